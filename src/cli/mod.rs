@@ -1,0 +1,59 @@
+//! The `epollcheck` command line.
+
+mod args;
+mod list;
+mod run;
+
+pub use args::{Parsed, parse};
+
+const USAGE: &str = "\
+epollcheck: conformance tests for Linux epoll, run against this kernel
+
+usage:
+  epollcheck run [FILTER...] [options]   run the suite (or the cases matching FILTER)
+  epollcheck run --trace CASE            run one case and print every step with its raw result
+  epollcheck list [FILTER...]            list test instances and whether they would run here
+  epollcheck help [COMMAND]              this text, or a command's options
+
+FILTER matches part of a test name (oneshot::disarm) or a case file path.
+Exit status: 0 when every case is PASS, XFAIL, XPASS or SKIP; 1 when any is
+FAIL, TIMEOUT or ERROR; 2 for a usage error.
+";
+
+/// Runs the CLI; returns the process exit status.
+pub fn main(argv: &[String]) -> i32 {
+    let Some(cmd) = argv.first() else {
+        eprint!("{USAGE}");
+        return 2;
+    };
+    let rest = &argv[1..];
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        return help(Some(cmd));
+    }
+    let r = match cmd.as_str() {
+        "run" => run::main(rest),
+        "list" => list::main(rest),
+        "help" | "--help" | "-h" => return help(rest.first().map(|s| s.as_str())),
+        "--version" | "version" => {
+            println!("epollcheck {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        other => Err(format!("unknown command `{other}` (commands: run, list, help)")),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("epollcheck: error: {e}");
+            2
+        }
+    }
+}
+
+fn help(cmd: Option<&str>) -> i32 {
+    match cmd {
+        Some("run") => print!("{}", run::HELP),
+        Some("list") => print!("{}", list::HELP),
+        _ => print!("{USAGE}"),
+    }
+    0
+}

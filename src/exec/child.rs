@@ -1,0 +1,160 @@
+//! The case process: our own binary re-executed with `EPOLLCHECK_CHILD`
+//! set. It runs one case and prints one result line; the parent enforces
+//! the deadline. A process per case keeps fds, signal state, rlimits and
+//! stray threads from leaking into the next case, and never forks inside
+//! the multi-threaded test harness.
+
+use super::concurrency::INTERRUPT_SIG;
+use super::failure::{FailKind, Failure};
+use super::interp::{Ctx, run_block};
+use super::state::Shared;
+use super::trace::{Trace, TraceEntry};
+use crate::case::model::VariantValue;
+use crate::case::{Instance, load};
+use crate::sys::mem::SharedSlots;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+pub const CHILD_ENV: &str = "EPOLLCHECK_CHILD";
+/// Prefix of the one stdout line that carries the child's report.
+pub const RESULT_MARK: &str = "@@EPOLLCHECK-RESULT ";
+/// Bytes of the progress page: one u32 line number per thread slot.
+pub const PROGRESS_BYTES: usize = 4096;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChildSpec {
+    pub path: PathBuf,
+    /// `(axis, label, value)` of the variant.
+    pub variant: Vec<(String, String, String)>,
+    pub trace: bool,
+    pub progress: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Error,
+    Skip,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChildReport {
+    pub verdict: Verdict,
+    pub failure: Option<Failure>,
+    /// Lines from `report` steps and statistical checks.
+    pub notes: Vec<String>,
+    pub trace: Vec<TraceEntry>,
+    pub trace_dropped: u64,
+}
+
+static PROGRESS: OnceLock<SharedSlots> = OnceLock::new();
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(1);
+
+pub fn progress_page() -> Option<&'static SharedSlots> {
+    PROGRESS.get()
+}
+
+/// A progress slot for a new thread (slot 0 is the main thread).
+pub fn next_slot() -> Option<usize> {
+    let page = PROGRESS.get()?;
+    let s = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+    (s < page.slots().len()).then_some(s)
+}
+
+/// If this process was started as a case child, runs the case and never
+/// returns; otherwise returns so `main` can carry on.
+pub fn run_if_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let report = match serde_json::from_str::<ChildSpec>(&spec) {
+        Ok(spec) => run(&spec),
+        Err(e) => error_report(format!("bad {CHILD_ENV} value: {e}")),
+    };
+    let line = serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"serialisation error\": \"{e}\"}}"));
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{RESULT_MARK}{line}");
+    let _ = out.flush();
+    // Threads may still be blocked in the kernel (a failed case does not
+    // join them); leave without waiting for them or running destructors.
+    crate::sys::proc::exit_now(0)
+}
+
+fn error_report(msg: String) -> ChildReport {
+    let failure = Failure {
+        kind: FailKind::Error,
+        path: String::new(),
+        line: 0,
+        step: String::new(),
+        thread: "main".into(),
+        iteration: vec![],
+        expected: "the case to start".into(),
+        observed: msg,
+        detail: None,
+    };
+    ChildReport { verdict: Verdict::Error, failure: Some(failure), notes: vec![], trace: vec![], trace_dropped: 0 }
+}
+
+fn run(spec: &ChildSpec) -> ChildReport {
+    if let Some(p) = &spec.progress {
+        if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open(p) {
+            if let Ok(page) = SharedSlots::map(std::os::fd::AsRawFd::as_raw_fd(&f), PROGRESS_BYTES) {
+                let _ = PROGRESS.set(page);
+            }
+        }
+    }
+    if let Err(e) = crate::sys::signal::set_disposition(INTERRUPT_SIG, crate::sys::signal::Disposition::Count { restart: false }) {
+        return error_report(format!("cannot install the interrupt handler: {}", crate::names::errno_name(e)));
+    }
+    super::limits::apply();
+    let inst = Instance {
+        name: String::new(),
+        path: spec.path.clone(),
+        variant: spec.variant.iter().map(|(a, l, v)| VariantValue { axis: a.clone(), label: l.clone(), value: v.clone() }).collect(),
+    };
+    let case = match load(std::path::Path::new("."), &inst) {
+        Ok(c) => c,
+        Err(e) => return error_report(e.to_string()),
+    };
+    let kernel = crate::probe::kernel().kversion();
+    let shared = match Shared::new(case, kernel, Trace::new(spec.trace)) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return error_report(format!("cannot make a temporary directory: {e}")),
+    };
+    let mut ctx = Ctx::new(shared.clone(), "main", None);
+    ctx.slot = PROGRESS.get().map(|_| 0);
+    let body = shared.case.body.clone();
+    run_block(&mut ctx, &body);
+    finish(&ctx, &shared)
+}
+
+/// The case is over: threads must have been joined and children reaped.
+fn finish(ctx: &Ctx, sh: &Shared) -> ChildReport {
+    if !sh.stopped() {
+        let live = sh.tasks.live_threads();
+        if !live.is_empty() {
+            sh.fail(ctx.error(format!("thread(s) still running at the end of the case: {} (join them)", live.join(", "))));
+        }
+    }
+    for f in sh.tasks.forks() {
+        if super::state::lock(&f.reaped).is_none() {
+            let _ = crate::sys::signal::kill(f.pid, libc::SIGKILL);
+            let _ = crate::sys::proc::waitpid(f.pid, 0);
+            if !sh.stopped() {
+                sh.fail(ctx.error(format!("child pid {} was never joined", f.pid)));
+            }
+        }
+    }
+    let failure = sh.take_failure();
+    let verdict = match failure.as_ref().map(|f| f.kind) {
+        None => Verdict::Pass,
+        Some(FailKind::Fail) => Verdict::Fail,
+        Some(FailKind::Error) => Verdict::Error,
+        Some(FailKind::Skip) => Verdict::Skip,
+    };
+    let (trace, trace_dropped) = sh.trace.take();
+    let notes = std::mem::take(&mut *super::state::lock(&sh.notes));
+    ChildReport { verdict, failure, notes, trace, trace_dropped }
+}
