@@ -191,5 +191,6 @@ fn no_errno(a: &Action) -> bool {
             | Action::Claim { .. }
             | Action::Release { .. }
             | Action::Yield
+            | Action::Handled { .. }
     )
 }

@@ -296,6 +296,8 @@ pub enum Action {
     SigAction { sig: i32, disposition: SigDisposition },
     SigMask { how: SigHow, sigs: Vec<i32> },
     Kill { target: KillTarget, sig: i32 },
+    /// How many times the counting handler of `sig` has run.
+    Handled { sig: i32 },
     // Threads and processes.
     Asleep { names: Vec<String> },
     Awake { names: Vec<String>, window: Duration },

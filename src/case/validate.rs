@@ -162,12 +162,12 @@ fn check_op(sink: &ErrorSink<'_>, op: &Op, span: Span, d: &Defs, scope: &[String
     match &op.action {
         Action::Asleep { names } | Action::Awake { names, .. } | Action::Interrupt { names } | Action::Join { names, .. } => {
             for n in names {
-                if !d.tasks.contains(n) {
+                if !d.tasks.iter().any(|t| template_matches(t, n)) {
                     return Err(sink.at(span, format!("no thread or fork named `{n}` in this case")));
                 }
             }
         }
-        Action::Kill { target: KillTarget::Thread(n), .. } if !d.tasks.contains(n) => {
+        Action::Kill { target: KillTarget::Thread(n), .. } if !d.tasks.iter().any(|t| template_matches(t, n)) => {
             return Err(sink.at(span, format!("no thread or fork named `{n}` to signal (or write `self`)")));
         }
         Action::Check(Check::Compare(c)) => check_cond(sink, c, span, d)?,
@@ -200,7 +200,7 @@ fn check_counter(sink: &ErrorSink<'_>, name: &str, span: Span, d: &Defs) -> Resu
 }
 
 fn check_fd(sink: &ErrorSink<'_>, name: &str, span: Span, d: &Defs) -> Result<(), CaseError> {
-    if d.fds.contains(name) {
+    if d.fds.iter().any(|f| template_matches(f, name)) {
         return Ok(());
     }
     if d.paired.contains(name) {
@@ -268,4 +268,43 @@ fn expected_fds(op: &Op) -> Vec<&FdRef> {
         }
     }
     out
+}
+
+/// Whether a defined name (possibly with `$var` parts, which stand for
+/// loop indexes) can be the used name: `w$t` covers `w0`, `w$t` and `w$u`.
+fn template_matches(def: &str, used: &str) -> bool {
+    if def == used {
+        return true;
+    }
+    let Some(i) = def.find('$') else { return false };
+    if !used.starts_with(&def[..i]) {
+        return false;
+    }
+    let rest_def = &def[i + 1..];
+    let var_len = rest_def.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').count();
+    let after = &rest_def[var_len..];
+    let used_rest = &used[i..];
+    // The used name may itself hold a `$var` here, or a run of digits.
+    let taken = if let Some(v) = used_rest.strip_prefix('$') {
+        1 + v.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').count()
+    } else {
+        used_rest.chars().take_while(|c| c.is_ascii_digit()).count()
+    };
+    taken > 0 && (1..=taken).any(|n| template_matches(after, &used_rest[n..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_matches;
+
+    #[test]
+    fn templates_cover_loop_names() {
+        assert!(template_matches("w$t", "w0"));
+        assert!(template_matches("w$t", "w12"));
+        assert!(template_matches("w$t", "w$u"));
+        assert!(template_matches("p$i.r", "p3.r"));
+        assert!(!template_matches("p$i.r", "p3.w"));
+        assert!(!template_matches("w$t", "w"));
+        assert!(!template_matches("w$t", "x0"));
+    }
 }

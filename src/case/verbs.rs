@@ -55,6 +55,7 @@ pub const VERBS: &[(&str, &str)] = &[
     ("sigaction", "sigaction SIG handler|restart|ignore|default"),
     ("sigmask", "sigmask block|unblock|set SIG[|SIG...]|none"),
     ("kill", "kill self|THREAD|CHILD SIG"),
+    ("handled", "handled SIG => COUNT"),
     ("asleep", "asleep THREAD..."),
     ("awake", "awake THREAD... [window=DURATION] => COUNT"),
     ("interrupt", "interrupt THREAD..."),
@@ -427,6 +428,7 @@ fn control(verb: &str, c: &mut Cursor<'_>) -> Parsed {
                 let target = if w == "self" { KillTarget::Process } else { KillTarget::Thread(w) };
                 Action::Kill { target, sig: c.signal()? }
             }
+            "handled" => Action::Handled { sig: c.signal()? },
             "asleep" => Action::Asleep { names: c.idents("THREAD")? },
             "awake" => Action::Awake { names: c.idents("THREAD")?, window: c.kv_duration("window")?.unwrap_or(std::time::Duration::from_millis(20)) },
             "interrupt" => Action::Interrupt { names: c.idents("THREAD")? },

@@ -33,6 +33,7 @@ pub fn execute(ctx: &mut Ctx, a: &Action) -> StepResult {
             Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "rt_sigprocmask({how:?}, {sigs:?})") })
         }
         Action::Kill { target, sig: s } => super::concurrency::kill(ctx, target, *s),
+        Action::Handled { sig: s } => Ok(Exec { outcome: Outcome::Ret(sig::handled(*s) as i64), call: call!(ctx, "handler runs of {}", signal_name(*s)) }),
         Action::Asleep { names } => super::concurrency::asleep(ctx, names),
         Action::Awake { names, window } => super::concurrency::awake(ctx, names, *window),
         Action::Interrupt { names } => super::concurrency::interrupt(ctx, names),
