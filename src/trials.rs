@@ -84,7 +84,16 @@ fn doc_trials(suite: &Suite, cfg: &Arc<RunConfig>, kernel: &Arc<KernelInfo>) -> 
     let dir = std::env::temp_dir().join(format!("epollcheck-doc-examples-{}", std::process::id()));
     let mut out = Vec::new();
     for (i, (line, body)) in doc_examples(&text).into_iter().enumerate() {
-        let name = format!("docs::case_format::example_{:02}_line_{line}", i + 1);
+        // Named after the example's title, so adding an example does not
+        // rename the others.
+        let title = body.lines().find_map(|l| l.strip_prefix("# title:")).unwrap_or("untitled");
+        let slug: Vec<String> = title.split_whitespace().take(8).map(crate::case::discover::sanitize).collect();
+        let mut joined = slug.join("_");
+        while joined.contains("__") {
+            joined = joined.replace("__", "_");
+        }
+        let name = format!("docs::case_format::{}", joined.trim_matches('_'));
+        let _ = line;
         let path = dir.join(format!("example-{:02}.ept", i + 1));
         let (cfg, kernel) = (cfg.clone(), kernel.clone());
         out.push(Trial::ignorable_test(name.clone(), move || {

@@ -78,6 +78,10 @@ fn lex_line(
     out: &mut Vec<Token>,
 ) -> Result<(), CaseError> {
     let chars: Vec<char> = line.chars().collect();
+    if let Some(pos) = chars.iter().position(|c| c.is_control() && *c != '\t') {
+        let span = Span::new(lineno, pos as u32 + 1);
+        return Err(sink.at(span, format!("unexpected control character U+{:04X}", chars[pos] as u32)));
+    }
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -88,9 +92,6 @@ fn lex_line(
         }
         if c == '#' {
             break;
-        }
-        if c.is_control() {
-            return Err(sink.at(span, format!("unexpected control character U+{:04X}", c as u32)));
         }
         let single = match c {
             '{' => Some(Tok::LBrace),

@@ -2,6 +2,8 @@
 //! See `docs/case-format.md` for the language itself.
 
 mod args;
+#[cfg(test)]
+mod bad_cases;
 pub mod discover;
 pub mod error;
 mod expect;

@@ -16,7 +16,7 @@ pub fn parse_case(path: &Path, text: &str, variant: &[VariantValue]) -> Result<C
     let (header, body_start) = parse_header(&sink)?;
     let subst: Vec<(String, String)> = variant.iter().map(|v| (v.axis.clone(), v.value.clone())).collect();
     let tokens = lex(&sink, body_start, &subst)?;
-    let mut p = Parser { sink: &sink, toks: &tokens, pos: 0 };
+    let mut p = Parser { sink: &sink, toks: &tokens, pos: 0, depth: 0 };
     let body = p.block(None)?;
     let case = Case {
         path: path.to_path_buf(),
@@ -29,10 +29,20 @@ pub fn parse_case(path: &Path, text: &str, variant: &[VariantValue]) -> Result<C
     Ok(case)
 }
 
+/// Blocks nest at most this deep: enough for any real case, and a bound
+/// that keeps the recursive parser (and interpreter) off the stack limit
+/// whatever a file holds.
+pub const MAX_DEPTH: usize = 16;
+
+/// A `repeat N` above this is almost certainly a typo; a long-running loop
+/// says `repeat for DURATION max N` instead.
+pub const MAX_REPEAT: u64 = 10_000_000;
+
 struct Parser<'a> {
     sink: &'a ErrorSink<'a>,
     toks: &'a [Token],
     pos: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -76,8 +86,13 @@ impl Parser<'_> {
         let span = head[0].span;
         if let Some(t) = self.peek().filter(|t| t.tok == Tok::LBrace) {
             let open = t.span;
+            if self.depth >= MAX_DEPTH {
+                return Err(self.sink.at(open, format!("blocks nest more than {MAX_DEPTH} deep")));
+            }
             self.pos += 1;
+            self.depth += 1;
             let body = self.block(Some(open))?;
+            self.depth -= 1;
             return block_stmt(self.sink, head, body);
         }
         let op = parse_op(self.sink, head)?;
@@ -126,7 +141,11 @@ fn parse_repeat(sink: &ErrorSink<'_>, head: &[Token], body: Block) -> Result<Rep
         RepeatCount::For { budget, max }
     } else {
         i += 1;
-        RepeatCount::Times(words.count(0, "an iteration count or `for DURATION`")?)
+        let n = words.count(0, "an iteration count or `for DURATION`")?;
+        if n > MAX_REPEAT {
+            return Err(words.err(0, format!("repeat count {n} is above {MAX_REPEAT} (for a long loop write `repeat for DURATION max N`)")));
+        }
+        RepeatCount::Times(n)
     };
     let mut var = None;
     if words.get(i) == Some("as") {

@@ -1,6 +1,7 @@
 //! The `epollcheck` command line.
 
 mod args;
+mod check;
 mod list;
 mod run;
 
@@ -13,6 +14,7 @@ usage:
   epollcheck run [FILTER...] [options]   run the suite (or the cases matching FILTER)
   epollcheck run --trace CASE            run one case and print every step with its raw result
   epollcheck list [FILTER...]            list test instances and whether they would run here
+  epollcheck check [PATH...]             parse and validate case files without running them
   epollcheck help [COMMAND]              this text, or a command's options
 
 FILTER matches part of a test name (oneshot::disarm) or a case file path.
@@ -33,12 +35,13 @@ pub fn main(argv: &[String]) -> i32 {
     let r = match cmd.as_str() {
         "run" => run::main(rest),
         "list" => list::main(rest),
+        "check" => check::main(rest),
         "help" | "--help" | "-h" => return help(rest.first().map(|s| s.as_str())),
         "--version" | "version" => {
             println!("epollcheck {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        other => Err(format!("unknown command `{other}` (commands: run, list, help)")),
+        other => Err(format!("unknown command `{other}` (commands: run, list, check, help)")),
     };
     match r {
         Ok(code) => code,
@@ -53,6 +56,7 @@ fn help(cmd: Option<&str>) -> i32 {
     match cmd {
         Some("run") => print!("{}", run::HELP),
         Some("list") => print!("{}", list::HELP),
+        Some("check") => print!("{}", check::HELP),
         _ => print!("{USAGE}"),
     }
     0
