@@ -313,3 +313,88 @@ pub fn is_fd_name(s: &str) -> bool {
         None => is_ident(s),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::model::{Action, Pattern, StmtKind};
+
+    fn parse(body: &str) -> Case {
+        let text = format!("# title: t\n# man: epoll(7)\n{body}");
+        parse_case(Path::new("t.ept"), &text, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn op(c: &Case, i: usize) -> &Op {
+        match &c.body[i].kind {
+            StmtKind::Op(op) => op,
+            other => panic!("statement {i} is {other:?}"),
+        }
+    }
+
+    #[test]
+    fn steps_carry_their_line() {
+        let c = parse("epoll e\n\n# a comment\npipe p\n");
+        assert_eq!(c.body.len(), 2);
+        assert_eq!(c.body[1].span.line, 6);
+        assert_eq!(c.line_text(c.body[1].span), "pipe p");
+    }
+
+    #[test]
+    fn inline_blocks_split_on_semicolons() {
+        let c = parse("epoll e\npipe p\nthread t { wait e -1 => p.r IN ; yield }\njoin t\n");
+        let StmtKind::Thread { name, body } = &c.body[2].kind else { panic!() };
+        assert_eq!(name, "t");
+        assert_eq!(body.len(), 2);
+    }
+
+    #[test]
+    fn alternatives_guards_labels_and_captures() {
+        let c = parse("epoll e\nwait e 0 => none @quiet or EINTR if kernel>=6.9 @intr -> total\n");
+        let o = op(&c, 1);
+        let e = o.expect.as_ref().unwrap();
+        assert_eq!(e.alts.len(), 2);
+        assert_eq!(e.alts[0].pattern, Pattern::None);
+        assert_eq!(e.alts[0].labels, vec!["quiet"]);
+        assert!(e.alts[1].guard.is_some());
+        assert_eq!(e.alts[1].labels, vec!["intr"]);
+        assert_eq!(o.capture, vec!["total"]);
+    }
+
+    #[test]
+    fn event_lists_with_data_and_at_least() {
+        let c = parse("epoll e\npipe p\nwait e 0 => p.r ~IN data=7, p.w OUT as got\n");
+        let o = op(&c, 2);
+        let Pattern::Events(evs) = &o.expect.as_ref().unwrap().alts[0].pattern else { panic!() };
+        assert_eq!(evs.len(), 2);
+        assert!(evs[0].at_least);
+        assert_eq!(evs[0].data, Some(7));
+        assert_eq!(evs[1].mask, libc::EPOLLOUT as u32);
+        assert_eq!(o.bind.as_deref(), Some("got"));
+    }
+
+    #[test]
+    fn raw_arguments_stay_raw() {
+        let c = parse("epoll e\nctl -1 99 12345 0x80000000 data=0xffffffffffffffff event=null\n");
+        let Action::Ctl { op, events, data, null_event, .. } = &op(&c, 1).action else { panic!() };
+        assert_eq!((*op, *events, *data, *null_event), (99, 0x8000_0000, Some(u64::MAX), true));
+    }
+
+    #[test]
+    fn variants_substitute_and_name() {
+        let text = "# title: t\n# man: epoll(7)\n# variants: kind=pipe,stream\nepoll e\nsource s $kind\n";
+        let h = crate::case::discover::header_of(Path::new("t.ept"), text).unwrap();
+        let combos = crate::case::discover::variant_combinations(&h);
+        assert_eq!(combos.len(), 2);
+        let c = parse_case(Path::new("t.ept"), text, &combos[1]).unwrap();
+        assert_eq!(op(&c, 1).action, Action::Source { name: "s".into(), kind: crate::case::model::SourceKind::Stream });
+        assert_eq!(crate::case::discover::instance_name("x::y", &combos[1]), "x::y::stream");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("250ns"), Some(Duration::from_nanos(250)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5h"), None);
+    }
+}

@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod list;
 mod run;
+mod soak;
 
 pub use args::{Parsed, parse};
 
@@ -15,6 +16,7 @@ usage:
   epollcheck run --trace CASE            run one case and print every step with its raw result
   epollcheck list [FILTER...]            list test instances and whether they would run here
   epollcheck check [PATH...]             parse and validate case files without running them
+  epollcheck soak [FILTER...] --runs N   run again and again; report every status that ever changed
   epollcheck help [COMMAND]              this text, or a command's options
 
 FILTER matches part of a test name (oneshot::disarm) or a case file path.
@@ -36,12 +38,13 @@ pub fn main(argv: &[String]) -> i32 {
         "run" => run::main(rest),
         "list" => list::main(rest),
         "check" => check::main(rest),
+        "soak" => soak::main(rest),
         "help" | "--help" | "-h" => return help(rest.first().map(|s| s.as_str())),
         "--version" | "version" => {
             println!("epollcheck {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        other => Err(format!("unknown command `{other}` (commands: run, list, check, help)")),
+        other => Err(format!("unknown command `{other}` (commands: run, list, check, soak, help)")),
     };
     match r {
         Ok(code) => code,
@@ -57,6 +60,7 @@ fn help(cmd: Option<&str>) -> i32 {
         Some("run") => print!("{}", run::HELP),
         Some("list") => print!("{}", list::HELP),
         Some("check") => print!("{}", check::HELP),
+        Some("soak") => print!("{}", soak::HELP),
         _ => print!("{USAGE}"),
     }
     0
