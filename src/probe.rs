@@ -124,7 +124,7 @@ fn probe_syscall(name: &str) -> Result<(), String> {
     let r = match name {
         "epoll_create" => epoll::epoll_create(0),
         "epoll_create1" => epoll::epoll_create1(-1),
-        "epoll_ctl" => epoll::epoll_ctl(-1, 1, -1, None),
+        "epoll_ctl" => epoll::epoll_ctl(-1, 1, -1, epoll::CtlEvent::Null),
         "epoll_wait" => epoll::epoll_wait(-1, epoll::EventsArg::Null, 1, 0),
         "epoll_pwait" => epoll::epoll_pwait(-1, epoll::EventsArg::Null, 1, 0, epoll::SigmaskArg::Null, 8),
         "epoll_pwait2" => epoll::epoll_pwait2(-1, epoll::EventsArg::Null, 1, None, epoll::SigmaskArg::Null, 8),
@@ -159,13 +159,13 @@ fn probe_flag(bits: u32) -> Result<(), String> {
     let exclusive = bits & libc::EPOLLEXCLUSIVE as u32 != 0;
     with_epoll_and_eventfd(|ep, ev| {
         let add = epoll::EpollEvent { events: bits | libc::EPOLLIN as u32, u64: 0 };
-        if let Err(e) = epoll::epoll_ctl(ep, libc::EPOLL_CTL_ADD, ev, Some(&add)) {
+        if let Err(e) = epoll::epoll_ctl(ep, libc::EPOLL_CTL_ADD, ev, epoll::CtlEvent::Event(&add)) {
             return Err(format!("flag {name} rejected by EPOLL_CTL_ADD ({})", errno_name(e)));
         }
         // Kernels before 4.5 accept any unknown bit, so a plain ADD proves
         // nothing for EPOLLEXCLUSIVE; MOD of an exclusive item is EINVAL
         // only where the kernel knows the flag.
-        if exclusive && epoll::epoll_ctl(ep, libc::EPOLL_CTL_MOD, ev, Some(&add)) != Err(libc::EINVAL) {
+        if exclusive && epoll::epoll_ctl(ep, libc::EPOLL_CTL_MOD, ev, epoll::CtlEvent::Event(&add)) != Err(libc::EINVAL) {
             return Err(format!("flag {name} is not known to this kernel (EPOLL_CTL_MOD of an exclusive item was not EINVAL)"));
         }
         Ok(())

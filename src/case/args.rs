@@ -187,16 +187,6 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    pub fn kv_u64(&mut self, key: &str) -> Result<Option<u64>, CaseError> {
-        match self.kv(key) {
-            None => Ok(None),
-            Some((v, s)) => {
-                let n = names::parse_u64(&v).or_else(|| names::parse_i64(&v).map(|i| i as u64));
-                n.map(Some).ok_or_else(|| self.err_at(s, format!("bad number `{v}` for {key}=")))
-            }
-        }
-    }
-
     pub fn kv_duration(&mut self, key: &str) -> Result<Option<Duration>, CaseError> {
         match self.kv(key) {
             None => Ok(None),

@@ -161,8 +161,16 @@ fn parse_guard(sink: &ErrorSink<'_>, toks: &[Token], at: Span) -> Result<Guard, 
         Some(w) => (true, w),
         None => (false, text.as_str()),
     };
-    let probe = Probe::parse(word).map_err(|m| sink.at(span, m))?;
-    Ok(Guard::Probe { probe, negate })
+    match Probe::parse(word) {
+        Ok(probe) => Ok(Guard::Probe { probe, negate }),
+        // `axis=label` names a variant; validation checks the axis exists.
+        Err(m) => match word.split_once('=') {
+            Some((axis, label)) if is_ident(axis) && is_ident(label) && !matches!(axis, "syscall" | "flag" | "ioctl" | "cap" | "path" | "config") => {
+                Ok(Guard::Variant { axis: axis.to_string(), label: label.to_string(), negate })
+            }
+            _ => Err(sink.at(span, m)),
+        },
+    }
 }
 
 /// Rejects outcomes a step can never produce, so that a typo fails at
@@ -172,7 +180,9 @@ fn check_fits(sink: &ErrorSink<'_>, action: &Action, p: &Pattern, span: Span) ->
     let msg = match p {
         Pattern::Events(_) | Pattern::EventCount(_) if !waits => "events can only be expected from wait, poll or select",
         Pattern::None if !waits => "`none` means no events: it fits wait, poll or select (use 0 for a zero result)",
-        Pattern::Fields(_) if !matches!(action, Action::Ioctl { req: IoctlReq::GetParams, .. }) => "fields (`name=N`) can only be expected from `ioctl FD EPIOCGPARAMS`",
+        Pattern::Fields(_) if !matches!(action, Action::Ioctl { req: IoctlReq::GetParams, .. } | Action::Fdinfo { .. }) => {
+            "fields (`name=N`) can only be expected from `ioctl FD EPIOCGPARAMS` or `fdinfo`"
+        }
         Pattern::Errno(_) if no_errno(action) => "this step does not fail with an errno",
         _ => return Ok(()),
     };
@@ -192,5 +202,6 @@ fn no_errno(a: &Action) -> bool {
             | Action::Release { .. }
             | Action::Yield
             | Action::Handled { .. }
+            | Action::Took { .. }
     )
 }

@@ -200,6 +200,8 @@ pub struct Header {
     /// The false-alarm statement of a timing or statistical case.
     pub stat: Option<String>,
     pub notes: Vec<String>,
+    /// Catalogue items and anchor tests this case covers (`B-19`, `ltp:epoll_wait07`).
+    pub covers: Vec<String>,
     /// Where each key was written, for validation messages.
     pub spans: Vec<(String, Span)>,
 }
@@ -220,6 +222,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tags",
     "stat",
     "note",
+    "covers",
 ];
 
 impl Header {
@@ -245,6 +248,7 @@ pub(crate) fn parse_header(sink: &ErrorSink<'_>) -> Result<(Header, usize), Case
         tags: vec![],
         stat: None,
         notes: vec![],
+        covers: vec![],
         spans: vec![],
     };
     let mut body_start = sink.lines.len();
@@ -310,6 +314,15 @@ fn apply_key(sink: &ErrorSink<'_>, h: &mut Header, key: &str, value: &str, span:
         "man" => h.man.push(value.to_string()),
         "link" => h.links.push(value.to_string()),
         "note" => h.notes.push(value.to_string()),
+        "covers" => {
+            for id in value.split([' ', ',']).filter(|w| !w.is_empty()) {
+                let ok = id.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
+                if !ok {
+                    return Err(sink.at(span, format!("bad item id `{id}` in covers (e.g. B-19, H23, ltp:epoll_wait07)")));
+                }
+                h.covers.push(id.to_string());
+            }
+        }
         "stat" => h.stat = Some(value.to_string()),
         "tags" => h.tags.extend(value.split([' ', ',']).filter(|t| !t.is_empty()).map(String::from)),
         "serial" => h.serial = Some(value.to_string()),

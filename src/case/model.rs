@@ -228,6 +228,33 @@ pub enum SockOpt {
     RcvBuf,
     SndBuf,
     Linger,
+    OobInline,
+    IncomingCpu,
+    /// SO_ATTACH_REUSEPORT_CBPF with the program `ret #VALUE`.
+    ReusePortCbpf,
+    /// SO_DETACH_REUSEPORT_BPF.
+    DetachBpf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RlimitKind {
+    NoFile,
+}
+
+/// The event pointer epoll_ctl is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventPtr {
+    Normal,
+    Null,
+    /// A kernel address: copy_from_user fails.
+    Bad,
+}
+
+/// Loop variables whose values are ORed into a ctl's events or become its data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CtlVars {
+    pub events: Vec<String>,
+    pub data: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,7 +306,7 @@ pub enum Action {
     Arm { fd: FdRef, after: Duration, interval: Duration },
     GetFd { fd: FdRef },
     // The calls under test.
-    Ctl { ep: FdRef, op: i32, fd: FdRef, events: u32, data: Option<u64>, null_event: bool },
+    Ctl { ep: FdRef, op: i32, fd: FdRef, events: u32, data: Option<u64>, event_ptr: EventPtr, vars: CtlVars },
     Wait {
         ep: FdRef,
         via: WaitVia,
@@ -296,6 +323,29 @@ pub enum Action {
     SigAction { sig: i32, disposition: SigDisposition },
     SigMask { how: SigHow, sigs: Vec<i32> },
     Kill { target: KillTarget, sig: i32 },
+    /// The registration of FD in EP as /proc/self/fdinfo shows it.
+    Fdinfo { ep: FdRef, fd: FdRef },
+    /// kcmp(KCMP_EPOLL_TFD): is FD's file the one registered in EP under FD's number?
+    Kcmp { ep: FdRef, fd: FdRef },
+    /// Checks the duration of this thread's previous step.
+    Took { op: CmpOp, dur: Duration },
+    Rlimit { resource: RlimitKind, value: u64 },
+    Pidfd { name: String, child: String },
+    SendFd { sock: FdRef, fd: FdRef },
+    RecvFd { new: String, sock: FdRef },
+    /// Reads, or writes, /proc/sys/NAME; a written value is restored after the case.
+    Sysctl { name: String, value: Option<i64> },
+    SetUid { uid: u32 },
+    /// Pins the calling thread to one CPU.
+    Pin { cpu: u32 },
+    /// inotify_add_watch on the case's temporary directory.
+    Watch { fd: FdRef },
+    /// Creates (or touches) a file NAME in the case's temporary directory.
+    Touch { name: String },
+    /// unshare(CLONE_NEWNS), with every mount made private.
+    UnshareMount,
+    Mount { name: String },
+    Umount { name: String },
     /// How many times the counting handler of `sig` has run.
     Handled { sig: i32 },
     // Threads and processes.
@@ -360,6 +410,8 @@ pub struct EventPat {
 pub enum Guard {
     Kernel { op: CmpOp, version: super::header::KVersion },
     Probe { probe: super::header::Probe, negate: bool },
+    /// `axis=label`: this variant of the case.
+    Variant { axis: String, label: String, negate: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -375,8 +375,8 @@ mod tests {
     #[test]
     fn raw_arguments_stay_raw() {
         let c = parse("epoll e\nctl -1 99 12345 0x80000000 data=0xffffffffffffffff event=null\n");
-        let Action::Ctl { op, events, data, null_event, .. } = &op(&c, 1).action else { panic!() };
-        assert_eq!((*op, *events, *data, *null_event), (99, 0x8000_0000, Some(u64::MAX), true));
+        let Action::Ctl { op, events, data, event_ptr, .. } = &op(&c, 1).action else { panic!() };
+        assert_eq!((*op, *events, *data, *event_ptr), (99, 0x8000_0000, Some(u64::MAX), crate::case::model::EventPtr::Null));
     }
 
     #[test]

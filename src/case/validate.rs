@@ -15,7 +15,7 @@ pub(crate) fn validate(sink: &ErrorSink<'_>, case: &Case) -> Result<(), CaseErro
         ));
     }
     check_variants(sink, case)?;
-    let mut defs = Defs::default();
+    let mut defs = Defs { axes: h.variants.clone(), ..Defs::default() };
     collect(&case.body, &mut defs);
     let mut scope = Vec::new();
     walk(sink, &case.body, &defs, &mut scope)?;
@@ -52,6 +52,7 @@ struct Defs {
     tasks: BTreeSet<String>,
     counters: BTreeSet<String>,
     timing: Option<(String, Span)>,
+    axes: Vec<super::header::VariantAxis>,
 }
 
 fn ends(a: &Action) -> Option<(&str, &'static [&'static str])> {
@@ -79,7 +80,9 @@ fn single_def(a: &Action) -> Option<&str> {
         | Action::Memfd { name }
         | Action::Dup { new: name, .. }
         | Action::Dup2 { new: name, .. }
-        | Action::Accept { new: name, .. } => name,
+        | Action::Accept { new: name, .. }
+        | Action::Pidfd { name, .. }
+        | Action::RecvFd { new: name, .. } => name,
         _ => return None,
     })
 }
@@ -149,7 +152,31 @@ fn walk(sink: &ErrorSink<'_>, block: &Block, d: &Defs, scope: &mut Vec<String>) 
     Ok(())
 }
 
+fn check_guards(sink: &ErrorSink<'_>, op: &Op, span: Span, axes: &[super::header::VariantAxis]) -> Result<(), CaseError> {
+    for alt in op.expect.iter().flat_map(|e| &e.alts) {
+        if let Some(Guard::Variant { axis, label, .. }) = &alt.guard {
+            let Some(a) = axes.iter().find(|a| &a.name == axis) else {
+                return Err(sink.at(alt.span, format!("`if {axis}={label}`: no variant axis `{axis}` (and not a known probe)")));
+            };
+            if !a.values.iter().any(|(l, _)| l == label) {
+                let labels: Vec<&str> = a.values.iter().map(|(l, _)| l.as_str()).collect();
+                return Err(sink.at(alt.span, format!("`if {axis}={label}`: the axis `{axis}` has no label `{label}` (labels: {})", labels.join(", "))));
+            }
+        }
+    }
+    let _ = span;
+    Ok(())
+}
+
 fn check_op(sink: &ErrorSink<'_>, op: &Op, span: Span, d: &Defs, scope: &[String]) -> Result<(), CaseError> {
+    check_guards(sink, op, span, &d.axes)?;
+    if let Action::Ctl { vars, .. } = &op.action {
+        for v in vars.events.iter().chain(vars.data.iter()) {
+            if !scope.contains(v) {
+                return Err(sink.at(span, format!("`${v}` is not an enclosing `repeat ... as {v}`")));
+            }
+        }
+    }
     for name in bound_names(&op.action).into_iter().chain(op.bind.as_deref()) {
         check_vars(sink, name, span, scope)?;
     }
@@ -160,6 +187,9 @@ fn check_op(sink: &ErrorSink<'_>, op: &Op, span: Span, d: &Defs, scope: &[String
         }
     }
     match &op.action {
+        Action::Pidfd { child, .. } if !d.tasks.iter().any(|t| template_matches(t, child)) => {
+            return Err(sink.at(span, format!("no fork named `{child}` in this case")));
+        }
         Action::Asleep { names } | Action::Awake { names, .. } | Action::Interrupt { names } | Action::Join { names, .. } => {
             for n in names {
                 if !d.tasks.iter().any(|t| template_matches(t, n)) {
@@ -167,7 +197,7 @@ fn check_op(sink: &ErrorSink<'_>, op: &Op, span: Span, d: &Defs, scope: &[String
                 }
             }
         }
-        Action::Kill { target: KillTarget::Thread(n), .. } if !d.tasks.iter().any(|t| template_matches(t, n)) => {
+        Action::Kill { target: KillTarget::Thread(n), .. } if n != "main" && !d.tasks.iter().any(|t| template_matches(t, n)) => {
             return Err(sink.at(span, format!("no thread or fork named `{n}` to signal (or write `self`)")));
         }
         Action::Check(Check::Compare(c)) => check_cond(sink, c, span, d)?,
@@ -246,7 +276,11 @@ pub(crate) fn fd_refs(a: &Action) -> Vec<&FdRef> {
         | Action::GetFd { fd }
         | Action::Ioctl { fd, .. }
         | Action::Claim { fd }
-        | Action::Release { fd } => vec![fd],
+        | Action::Release { fd }
+        | Action::Watch { fd } => vec![fd],
+        Action::Fdinfo { ep, fd } | Action::Kcmp { ep, fd } => vec![ep, fd],
+        Action::SendFd { sock, fd } => vec![sock, fd],
+        Action::RecvFd { sock, .. } => vec![sock],
         Action::Bind { fd, addr } | Action::Connect { fd, addr } => match addr {
             Addr::Of(other) => vec![fd, other],
             Addr::Literal(_) => vec![fd],

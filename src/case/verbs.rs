@@ -29,7 +29,7 @@ pub const VERBS: &[(&str, &str)] = &[
     ("dup", "dup NEW OLD"),
     ("dup2", "dup2 OLD NEW"),
     ("close", "close FD"),
-    ("setsockopt", "setsockopt FD REUSEPORT|REUSEADDR|RCVBUF|SNDBUF|LINGER [VALUE]"),
+    ("setsockopt", "setsockopt FD REUSEPORT|REUSEADDR|RCVBUF|SNDBUF|LINGER|OOBINLINE|INCOMING_CPU|REUSEPORT_CBPF|DETACH_BPF [VALUE]"),
     ("bind", "bind FD ADDR|SOCKET"),
     ("listen", "listen FD [BACKLOG]"),
     ("connect", "connect FD ADDR|SOCKET"),
@@ -44,7 +44,7 @@ pub const VERBS: &[(&str, &str)] = &[
     ("nonblock", "nonblock FD [on|off]"),
     ("arm", "arm FD DURATION [every=DURATION]"),
     ("getfd", "getfd FD"),
-    ("ctl", "ctl EP add|mod|del|OP FD [EVENTS] [data=N] [event=null]"),
+    ("ctl", "ctl EP add|mod|del|OP FD [EVENTS] [data=N] [event=null|bad]"),
     ("wait", "wait EP TIMEOUT [max=N] [buf=null|kernel|readonly]"),
     ("epoll_wait", "epoll_wait EP TIMEOUT [max=N] [buf=null|kernel|readonly]"),
     ("epoll_pwait", "epoll_pwait EP TIMEOUT [max=N] [sigmask=SIGS|empty|null|bad] [sigsetsize=N] [buf=...]"),
@@ -56,6 +56,21 @@ pub const VERBS: &[(&str, &str)] = &[
     ("sigmask", "sigmask block|unblock|set SIG[|SIG...]|none"),
     ("kill", "kill self|THREAD|CHILD SIG"),
     ("handled", "handled SIG => COUNT"),
+    ("fdinfo", "fdinfo EP FD => events=MASK data=N count=N"),
+    ("kcmp", "kcmp EP FD => 0"),
+    ("took", "took OP DURATION"),
+    ("rlimit", "rlimit nofile N"),
+    ("pidfd", "pidfd NAME CHILD"),
+    ("sendfd", "sendfd SOCKET FD"),
+    ("recvfd", "recvfd NEW SOCKET"),
+    ("sysctl", "sysctl NAME [VALUE]"),
+    ("setuid", "setuid UID"),
+    ("pin", "pin CPU"),
+    ("watch", "watch INOTIFY"),
+    ("touch", "touch NAME"),
+    ("unshare", "unshare mount"),
+    ("mount", "mount NAME"),
+    ("umount", "umount NAME"),
     ("asleep", "asleep THREAD..."),
     ("awake", "awake THREAD... [window=DURATION] => COUNT"),
     ("interrupt", "interrupt THREAD..."),
@@ -95,7 +110,6 @@ pub(crate) fn parse_action(sink: &ErrorSink<'_>, verb: &str, span: Span, list: &
 
 fn kv_keys(verb: &str) -> &'static [&'static str] {
     match verb {
-        "ctl" => &["data", "event"],
         "wait" | "epoll_wait" => &["max", "buf"],
         "epoll_pwait" => &["max", "buf", "sigmask", "sigsetsize"],
         "epoll_pwait2" => &["max", "buf", "sigmask", "sigsetsize", "sec", "nsec"],
@@ -105,6 +119,7 @@ fn kv_keys(verb: &str) -> &'static [&'static str] {
         "awake" => &["window"],
         "join" => &["within"],
         "check" => &["alpha"],
+        "ctl" => &["data", "event"],
         _ => &[],
     }
 }
@@ -209,7 +224,17 @@ fn socket_or_io(verb: &str, c: &mut Cursor<'_>) -> Parsed {
                 let fd = c.fd("FD")?;
                 let opt = c.choice(
                     "socket option",
-                    &[("REUSEPORT", SockOpt::ReusePort), ("REUSEADDR", SockOpt::ReuseAddr), ("RCVBUF", SockOpt::RcvBuf), ("SNDBUF", SockOpt::SndBuf), ("LINGER", SockOpt::Linger)],
+                    &[
+                        ("REUSEPORT", SockOpt::ReusePort),
+                        ("REUSEADDR", SockOpt::ReuseAddr),
+                        ("RCVBUF", SockOpt::RcvBuf),
+                        ("SNDBUF", SockOpt::SndBuf),
+                        ("LINGER", SockOpt::Linger),
+                        ("OOBINLINE", SockOpt::OobInline),
+                        ("INCOMING_CPU", SockOpt::IncomingCpu),
+                        ("REUSEPORT_CBPF", SockOpt::ReusePortCbpf),
+                        ("DETACH_BPF", SockOpt::DetachBpf),
+                    ],
                 )?;
                 let value = if c.peek_pos().is_some() { c.int("VALUE")? } else { 1 };
                 Action::SetSockOpt { fd, opt, value }
@@ -267,13 +292,26 @@ fn epoll_call(verb: &str, c: &mut Cursor<'_>) -> Parsed {
                 let (opw, ops) = c.pos("OP (add, mod, del or a number)")?;
                 let op = names::parse_ctl_op(&opw).ok_or_else(|| c.err_at(ops, format!("bad epoll_ctl op `{opw}` (add, mod, del or a number)")))?;
                 let fd = c.fd("FD")?;
+                let mut vars = CtlVars::default();
                 let events = match c.opt_pos() {
-                    Some((w, s)) => names::parse_mask_at(MaskKind::Epoll, &w).map_err(|(at, m)| c.err_at(s.shift(at), m))?,
+                    Some((w, s)) => parse_events_with_vars(c, &w, s, &mut vars.events)?,
                     None => 0,
                 };
-                let data = c.kv_u64("data")?;
-                let null_event = c.kv_null("event")?;
-                Action::Ctl { ep, op, fd, events, data, null_event }
+                let data = match c.kv("data") {
+                    Some((v, _)) if v.starts_with('$') && is_ident(&v) => {
+                        vars.data = Some(v[1..].to_string());
+                        None
+                    }
+                    Some((v, s)) => Some(names::parse_u64(&v).or_else(|| names::parse_i64(&v).map(|i| i as u64)).ok_or_else(|| c.err_at(s, format!("bad number `{v}` for data=")))?),
+                    None => None,
+                };
+                let event_ptr = match c.kv("event") {
+                    None => EventPtr::Normal,
+                    Some((v, _)) if v == "null" => EventPtr::Null,
+                    Some((v, _)) if v == "bad" => EventPtr::Bad,
+                    Some((v, s)) => return Err(Some(c.err_at(s, format!("bad value `{v}` for event= (null or bad)")))),
+                };
+                Action::Ctl { ep, op, fd, events, data, event_ptr, vars }
             }
             "wait" | "epoll_wait" | "epoll_pwait" | "epoll_pwait2" => parse_wait(verb, c)?,
             "ioctl" => {
@@ -434,6 +472,40 @@ fn control(verb: &str, c: &mut Cursor<'_>) -> Parsed {
             "interrupt" => Action::Interrupt { names: c.idents("THREAD")? },
             "join" => Action::Join { names: c.idents("THREAD")?, within: c.kv_duration("within")? },
             "yield" => Action::Yield,
+            "fdinfo" => Action::Fdinfo { ep: c.fd("EP")?, fd: c.fd("FD")? },
+            "kcmp" => Action::Kcmp { ep: c.fd("EP")?, fd: c.fd("FD")? },
+            "took" => {
+                let (w, s) = c.pos("a comparison such as >= 50ms")?;
+                let (op, rest) = split_cmp(&w).ok_or_else(|| c.err_at(s, format!("expected a comparison such as `>= 50ms`, found `{w}`")))?;
+                let dur_word = if rest.is_empty() { c.pos("DURATION")?.0 } else { rest.to_string() };
+                let dur = super::parse::parse_duration(&dur_word).ok_or_else(|| c.err_at(s, format!("bad duration `{dur_word}` (e.g. 50ms)")))?;
+                Action::Took { op, dur }
+            }
+            "rlimit" => {
+                let resource = c.choice("resource", &[("nofile", RlimitKind::NoFile)])?;
+                Action::Rlimit { resource, value: c.int("N")? as u64 }
+            }
+            "pidfd" => Action::Pidfd { name: c.name()?, child: c.name()? },
+            "sendfd" => Action::SendFd { sock: c.fd("SOCKET")?, fd: c.fd("FD")? },
+            "recvfd" => Action::RecvFd { new: c.name()?, sock: c.fd("SOCKET")? },
+            "sysctl" => {
+                let (name, s) = c.pos("NAME such as fs.epoll.max_user_watches")?;
+                if !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)) || name.contains("..") {
+                    return Err(Some(c.err_at(s, format!("bad sysctl name `{name}` (dotted, e.g. fs.epoll.max_user_watches)"))));
+                }
+                let value = if c.peek_pos().is_some() { Some(c.int("VALUE")?) } else { None };
+                Action::Sysctl { name, value }
+            }
+            "setuid" => Action::SetUid { uid: c.int("UID")? as u32 },
+            "pin" => Action::Pin { cpu: c.int("CPU")? as u32 },
+            "watch" => Action::Watch { fd: c.fd("INOTIFY")? },
+            "touch" => Action::Touch { name: c.name()? },
+            "unshare" => {
+                c.choice("namespace", &[("mount", ())])?;
+                Action::UnshareMount
+            }
+            "mount" => Action::Mount { name: c.name()? },
+            "umount" => Action::Umount { name: c.name()? },
             "claim" => Action::Claim { fd: c.fd("FD")? },
             "release" => Action::Release { fd: c.fd("FD")? },
             "reset" => Action::Reset { counters: c.idents("COUNTER")? },
@@ -482,4 +554,36 @@ pub(crate) fn parse_cond(sink: &ErrorSink<'_>, words: &[(String, Span)], at: Spa
 fn parse_sum(s: &str) -> Option<Vec<String>> {
     let parts: Vec<String> = s.split('+').map(|p| p.trim().to_string()).collect();
     parts.iter().all(|p| is_ident(p)).then_some(parts)
+}
+
+/// `IN|ET|$m`: named or numeric flags, plus loop variables whose values are
+/// ORed in at run time (for loops over every combination of bits).
+fn parse_events_with_vars(c: &Cursor<'_>, w: &str, s: Span, vars: &mut Vec<String>) -> Result<u32, CaseError> {
+    let mut fixed = Vec::new();
+    for part in w.split('|') {
+        match part.strip_prefix('$') {
+            Some(v) if is_ident(v) => vars.push(v.to_string()),
+            _ => fixed.push(part),
+        }
+    }
+    if fixed.is_empty() {
+        return Ok(0);
+    }
+    let text = fixed.join("|");
+    names::parse_mask_at(MaskKind::Epoll, &text).map_err(|(at, m)| {
+        // Point at the bad part in the original word.
+        let bad = &text[at..text[at..].find('|').map_or(text.len(), |e| at + e)];
+        let col = w.find(bad).unwrap_or(0);
+        c.err_at(s.shift(col), m)
+    })
+}
+
+/// `>=50ms` or `>=` → (op, rest).
+fn split_cmp(w: &str) -> Option<(CmpOp, &str)> {
+    for op in [">=", "<=", "==", "!=", ">", "<"] {
+        if let Some(rest) = w.strip_prefix(op) {
+            return Some((CmpOp::parse(op)?, rest));
+        }
+    }
+    None
 }

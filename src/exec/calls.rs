@@ -7,13 +7,13 @@ use super::outcome::Outcome;
 use super::state::lock;
 use crate::case::model::*;
 use crate::names;
-use crate::sys::epoll::{self, EventsArg, SigmaskArg};
+use crate::sys::epoll::{self, CtlEvent, EventsArg, SigmaskArg};
 use crate::sys::mem::{EventBuffer, ReadOnlyPage};
 use std::time::Duration;
 
 pub fn execute(ctx: &mut Ctx, a: &Action) -> Option<StepResult> {
     Some(match a {
-        Action::Ctl { ep, op, fd, events, data, null_event } => ctl(ctx, ep, *op, fd, *events, *data, *null_event),
+        Action::Ctl { ep, op, fd, events, data, event_ptr, vars } => ctl(ctx, ep, *op, fd, *events, *data, *event_ptr, vars),
         Action::Wait { ep, via, timeout, max, buf, sigmask, sigsetsize } => wait(ctx, ep, *via, *timeout, *max, *buf, sigmask, *sigsetsize),
         Action::Ioctl { fd, req, null_arg } => ioctl(ctx, fd, req, *null_arg),
         Action::Poll { fds, timeout } => poll(ctx, fds, *timeout),
@@ -22,14 +22,22 @@ pub fn execute(ctx: &mut Ctx, a: &Action) -> Option<StepResult> {
     })
 }
 
-fn ctl(ctx: &mut Ctx, ep: &FdRef, op: i32, fd: &FdRef, events: u32, data: Option<u64>, null_event: bool) -> StepResult {
+#[allow(clippy::too_many_arguments)]
+fn ctl(ctx: &mut Ctx, ep: &FdRef, op: i32, fd: &FdRef, events: u32, data: Option<u64>, ptr: EventPtr, vars: &CtlVars) -> StepResult {
     let epfd = ctx.fd(ep)?;
     let tfd = ctx.fd(fd)?;
+    let var = |name: &str| ctx.vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| *v);
+    let events = vars.events.iter().filter_map(|v| var(v)).fold(events, |m, v| m | v as u32);
     // The default data is the target's fd number, the convention of most
     // event loops; expectations then name the fd without repeating it.
-    let data = data.unwrap_or(tfd as u64);
+    let data = vars.data.as_deref().and_then(var).or(data).unwrap_or(tfd as u64);
     let ev = epoll::EpollEvent { events, u64: data };
-    let r = epoll::epoll_ctl(epfd, op, tfd, if null_event { None } else { Some(&ev) });
+    let arg = match ptr {
+        EventPtr::Normal => CtlEvent::Event(&ev),
+        EventPtr::Null => CtlEvent::Null,
+        EventPtr::Bad => CtlEvent::Kernel,
+    };
+    let r = epoll::epoll_ctl(epfd, op, tfd, arg);
     if r.is_ok() {
         let mut t = lock(&ctx.sh.fds);
         match op {
@@ -42,7 +50,11 @@ fn ctl(ctx: &mut Ctx, ep: &FdRef, op: i32, fd: &FdRef, events: u32, data: Option
             _ => {}
         }
     }
-    let shown_ev = if null_event { "NULL".to_string() } else { format!("{{{}, data={data}}}", names::epoll_mask_name(events)) };
+    let shown_ev = match ptr {
+        EventPtr::Normal => format!("{{{}, data={data}}}", names::epoll_mask_name(events)),
+        EventPtr::Null => "NULL".into(),
+        EventPtr::Bad => "(kernel address)".into(),
+    };
     Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "epoll_ctl({epfd}, {}, {tfd}, {shown_ev})", names::ctl_op_name(op)) })
 }
 

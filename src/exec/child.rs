@@ -31,6 +31,10 @@ pub struct ChildSpec {
     pub variant: Vec<(String, String, String)>,
     pub trace: bool,
     pub progress: Option<PathBuf>,
+    /// Where to record sysctl values before changing them; the parent
+    /// restores them after the case process is gone.
+    #[serde(default)]
+    pub restore: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +56,11 @@ pub struct ChildReport {
 }
 
 static PROGRESS: OnceLock<SharedSlots> = OnceLock::new();
+static RESTORE: OnceLock<PathBuf> = OnceLock::new();
+
+pub fn restore_journal() -> Option<&'static PathBuf> {
+    RESTORE.get()
+}
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(1);
 
 pub fn progress_page() -> Option<&'static SharedSlots> {
@@ -105,6 +114,9 @@ fn run(spec: &ChildSpec) -> ChildReport {
             }
         }
     }
+    if let Some(r) = &spec.restore {
+        let _ = RESTORE.set(r.clone());
+    }
     if let Err(e) = crate::sys::signal::set_disposition(INTERRUPT_SIG, crate::sys::signal::Disposition::Count { restart: false }) {
         return error_report(format!("cannot install the interrupt handler: {}", crate::names::errno_name(e)));
     }
@@ -123,6 +135,7 @@ fn run(spec: &ChildSpec) -> ChildReport {
         Ok(s) => Arc::new(s),
         Err(e) => return error_report(format!("cannot make a temporary directory: {e}")),
     };
+    shared.main_tid.store(crate::sys::signal::gettid(), std::sync::atomic::Ordering::SeqCst);
     let mut ctx = Ctx::new(shared.clone(), "main", None);
     ctx.slot = PROGRESS.get().map(|_| 0);
     let body = shared.case.body.clone();

@@ -287,6 +287,10 @@ fn join_fork(ctx: &Ctx, name: &str, f: &ForkTask, deadline: Instant) -> Result<(
 pub fn kill(ctx: &mut Ctx, target: &KillTarget, s: i32) -> StepResult {
     let (r, shown) = match target {
         KillTarget::Process => (sig::kill(std::process::id() as i32, s), "self".to_string()),
+        KillTarget::Thread(n) if n == "main" => {
+            let tid = ctx.sh.main_tid.load(Ordering::SeqCst);
+            (sig::tgkill(tid, s), format!("main thread (tid {tid})"))
+        }
         KillTarget::Thread(n) | KillTarget::Child(n) => match task(ctx, n)? {
             Task::Thread(t) => {
                 let tid = wait_started(ctx, &t)?;

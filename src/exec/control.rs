@@ -157,6 +157,7 @@ pub fn guard_holds(ctx: &Ctx, g: &Guard) -> bool {
     match g {
         Guard::Kernel { op, version } => ctx.sh.kernel.is_some_and(|k| op.holds(k, *version)),
         Guard::Probe { probe, negate } => crate::probe::check(probe).is_ok() != *negate,
+        Guard::Variant { axis, label, negate } => ctx.sh.case.variant.iter().any(|v| &v.axis == axis && &v.label == label) != *negate,
     }
 }
 

@@ -6,7 +6,7 @@ use super::outcome::{Outcome, render_alts};
 use super::state::{FdEntry, Shared, lock};
 use super::tasks::ThreadTask;
 use super::trace::TraceEntry;
-use super::{calls, control, fixtures, io_ops};
+use super::{calls, control, extra, fixtures, io_ops};
 use crate::case::model::*;
 use crate::case::Span;
 use crate::names::MaskKind;
@@ -40,6 +40,8 @@ pub struct Ctx {
     pub slot: Option<usize>,
     /// The span of the step being run, for failures raised deep inside.
     pub span: Span,
+    /// How long this thread's previous step took (for `took`).
+    pub last_elapsed: Duration,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -50,7 +52,7 @@ pub enum Flow {
 
 impl Ctx {
     pub fn new(sh: Arc<Shared>, thread: &str, task: Option<Arc<ThreadTask>>) -> Ctx {
-        Ctx { sh, thread: thread.to_string(), task, vars: vec![], aliases: HashMap::new(), iters: vec![], slot: None, span: Span::default() }
+        Ctx { sh, thread: thread.to_string(), task, vars: vec![], aliases: HashMap::new(), iters: vec![], slot: None, span: Span::default(), last_elapsed: Duration::ZERO }
     }
 
     /// A failure at the current step.
@@ -204,6 +206,9 @@ fn run_op(ctx: &mut Ctx, op: &Op) -> Flow {
     let started = Instant::now();
     let result = execute(ctx, &op.action);
     let elapsed = started.elapsed();
+    if !matches!(op.action, Action::Took { .. }) {
+        ctx.last_elapsed = elapsed;
+    }
     let exec = match result {
         Ok(e) => e,
         Err(f) => {
@@ -249,6 +254,9 @@ fn execute(ctx: &mut Ctx, a: &Action) -> StepResult {
         return r;
     }
     if let Some(r) = calls::execute(ctx, a) {
+        return r;
+    }
+    if let Some(r) = extra::execute(ctx, a) {
         return r;
     }
     control::execute(ctx, a)

@@ -88,6 +88,10 @@ fn setsockopt(ctx: &mut Ctx, fd: &FdRef, opt: SockOpt, value: i64) -> StepResult
         SockOpt::RcvBuf => io::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, v),
         SockOpt::SndBuf => io::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, v),
         SockOpt::Linger => io::set_linger(fd, true, v),
+        SockOpt::OobInline => io::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_OOBINLINE, v),
+        SockOpt::IncomingCpu => io::setsockopt_int(fd, libc::SOL_SOCKET, crate::sys::misc::SO_INCOMING_CPU, v),
+        SockOpt::ReusePortCbpf => crate::sys::misc::attach_reuseport_ret(fd, v as u32),
+        SockOpt::DetachBpf => io::setsockopt_int(fd, libc::SOL_SOCKET, crate::sys::misc::SO_DETACH_REUSEPORT_BPF, 0),
     };
     Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "setsockopt({fd}, {opt:?}, {v})") })
 }

@@ -5,6 +5,7 @@ pub mod child;
 mod calls;
 mod concurrency;
 mod control;
+mod extra;
 pub mod failure;
 mod fixtures;
 mod interp;

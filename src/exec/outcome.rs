@@ -53,8 +53,17 @@ impl Outcome {
                 let list: Vec<String> = fds.iter().map(|&(fd, m)| format!("{} {}", fd_label(t, fd), names::mask_name(MaskKind::Poll, m))).collect();
                 format!("{} ready: {}", ret, list.join(", "))
             }
-            Outcome::Fields(f) => f.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
+            Outcome::Fields(f) => f.iter().map(|(k, v)| render_field(k, *v)).collect::<Vec<_>>().join(" "),
         }
+    }
+}
+
+/// Masks are shown in hex and by name; other fields as numbers.
+fn render_field(k: &str, v: i64) -> String {
+    match k {
+        "events" => format!("events={v:#x} ({})", names::epoll_mask_name(v as u32)),
+        "data" => format!("data={v:#x}"),
+        _ => format!("{k}={v}"),
     }
 }
 
@@ -93,7 +102,7 @@ pub fn render_pattern(p: &Pattern, kind: MaskKind) -> String {
         Pattern::Int(n) => n.to_string(),
         Pattern::EventCount(n) => format!("{n} {}", plural(*n as i64, "event")),
         Pattern::Events(evs) => evs.iter().map(|e| render_event_pat(e, kind)).collect::<Vec<_>>().join(", "),
-        Pattern::Fields(f) => f.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "),
+        Pattern::Fields(f) => f.iter().map(|(k, v)| render_field(k, *v)).collect::<Vec<_>>().join(" "),
     }
 }
 

@@ -89,7 +89,12 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
         Ok(p) => p,
         Err(e) => return error(res, format!("cannot make the progress file: {e}")),
     };
+    let restore = match progress_file_named("epollcheck-restore-", 0) {
+        Ok(p) => p,
+        Err(e) => return error(res, format!("cannot make the restore journal: {e}")),
+    };
     let spec = ChildSpec {
+        restore: Some(restore.path().to_path_buf()),
         path: inst.path.clone(),
         variant: inst.variant.iter().map(|v| (v.axis.clone(), v.label.clone(), v.value.clone())).collect(),
         trace: cfg.trace,
@@ -120,9 +125,13 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
     // Forked children of the case share its process group; none may
     // outlive it (and keep its pipes open).
     let _ = crate::sys::signal::kill(-pgid, libc::SIGKILL);
+    let restored = restore_sysctls(restore.path());
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
     res.stderr = Some(stderr.trim_end().to_string()).filter(|s| !s.is_empty());
+    if let Err(e) = restored {
+        return error(res, e);
+    }
     if timed_out {
         res.status = Status::Timeout;
         res.reason = Some(format!("no result within {limit:?}; {}", where_stuck(case, progress.path())));
@@ -169,9 +178,28 @@ fn error(mut res: CaseResult, why: String) -> CaseResult {
 }
 
 fn progress_file() -> std::io::Result<tempfile::NamedTempFile> {
-    let f = tempfile::Builder::new().prefix("epollcheck-progress-").tempfile()?;
-    f.as_file().set_len(PROGRESS_BYTES as u64)?;
+    progress_file_named("epollcheck-progress-", PROGRESS_BYTES as u64)
+}
+
+fn progress_file_named(prefix: &str, len: u64) -> std::io::Result<tempfile::NamedTempFile> {
+    let f = tempfile::Builder::new().prefix(prefix).tempfile()?;
+    f.as_file().set_len(len)?;
     Ok(f)
+}
+
+/// Writes back every sysctl the case changed (the first recorded value of
+/// each), whatever happened to the case process.
+fn restore_sysctls(journal: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    let mut done = std::collections::HashSet::new();
+    for line in text.lines() {
+        let Some((path, value)) = line.split_once('\t') else { continue };
+        if !path.starts_with("/proc/sys/") || !done.insert(path.to_string()) {
+            continue;
+        }
+        std::fs::write(path, value).map_err(|e| format!("could not restore {path} to {value}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Reads the progress page the case process left: the line each of its

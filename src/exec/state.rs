@@ -89,6 +89,8 @@ pub struct Shared {
     pub notes: Mutex<Vec<String>>,
     /// Scratch directory for FIFOs and regular files; removed at the end.
     pub tempdir: tempfile::TempDir,
+    /// The main thread's tid, for `kill main SIG`.
+    pub main_tid: std::sync::atomic::AtomicI32,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the state behind
@@ -111,6 +113,7 @@ impl Shared {
             trace,
             notes: Mutex::default(),
             tempdir: tempfile::Builder::new().prefix("epollcheck-").tempdir()?,
+            main_tid: std::sync::atomic::AtomicI32::new(0),
         })
     }
 

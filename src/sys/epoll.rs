@@ -75,10 +75,24 @@ pub fn epoll_create1(flags: i32) -> SysResult<i64> {
     check(unsafe { libc::syscall(libc::SYS_epoll_create1, flags) })
 }
 
-/// `epoll_ctl(epfd, op, fd, event)`: epoll_ctl(2). `None` passes NULL.
-pub fn epoll_ctl(epfd: i32, op: i32, fd: i32, event: Option<&EpollEvent>) -> SysResult<i64> {
-    let ptr = event.map_or(std::ptr::null(), |e| e as *const EpollEvent);
-    // SAFETY: the kernel only reads `*event`, which is a valid epoll_event or NULL.
+/// The event argument of epoll_ctl.
+#[derive(Clone, Copy)]
+pub enum CtlEvent<'a> {
+    Event(&'a EpollEvent),
+    Null,
+    /// An address in the kernel half: copy_from_user fails.
+    Kernel,
+}
+
+/// `epoll_ctl(epfd, op, fd, event)`: epoll_ctl(2).
+pub fn epoll_ctl(epfd: i32, op: i32, fd: i32, event: CtlEvent<'_>) -> SysResult<i64> {
+    let ptr = match event {
+        CtlEvent::Event(e) => e as *const EpollEvent,
+        CtlEvent::Null => std::ptr::null(),
+        CtlEvent::Kernel => KERNEL_ADDR as *const EpollEvent,
+    };
+    // SAFETY: the kernel only reads `*event`: a valid epoll_event, NULL or
+    // an address it refuses to read.
     check(unsafe { libc::syscall(libc::SYS_epoll_ctl, epfd, op, fd, ptr) })
 }
 

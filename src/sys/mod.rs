@@ -15,6 +15,7 @@
 pub mod epoll;
 pub mod io;
 pub mod mem;
+pub mod misc;
 pub mod proc;
 pub mod proc_probe;
 pub mod signal;
