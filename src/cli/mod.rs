@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod coverage;
 mod list;
 mod run;
 mod soak;
@@ -17,6 +18,7 @@ usage:
   epollcheck list [FILTER...]            list test instances and whether they would run here
   epollcheck check [PATH...]             parse and validate case files without running them
   epollcheck soak [FILTER...] --runs N   run again and again; report every status that ever changed
+  epollcheck coverage [--check]          write (or check) docs/coverage.md
   epollcheck help [COMMAND]              this text, or a command's options
 
 FILTER matches part of a test name (oneshot::disarm) or a case file path.
@@ -39,12 +41,13 @@ pub fn main(argv: &[String]) -> i32 {
         "list" => list::main(rest),
         "check" => check::main(rest),
         "soak" => soak::main(rest),
+        "coverage" => coverage::main(rest),
         "help" | "--help" | "-h" => return help(rest.first().map(|s| s.as_str())),
         "--version" | "version" => {
             println!("epollcheck {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        other => Err(format!("unknown command `{other}` (commands: run, list, check, soak, help)")),
+        other => Err(format!("unknown command `{other}` (commands: run, list, check, soak, coverage, help)")),
     };
     match r {
         Ok(code) => code,
@@ -61,6 +64,7 @@ fn help(cmd: Option<&str>) -> i32 {
         Some("list") => print!("{}", list::HELP),
         Some("check") => print!("{}", check::HELP),
         Some("soak") => print!("{}", soak::HELP),
+        Some("coverage") => print!("{}", coverage::HELP),
         _ => print!("{USAGE}"),
     }
     0

@@ -1,5 +1,6 @@
 //! Statuses, run records and their renderings.
 
+pub mod coverage;
 pub mod human;
 pub mod record;
 pub mod status;
