@@ -115,6 +115,13 @@ fn run_probe(p: &Probe) -> Result<(), String> {
             if std::path::Path::new(path).exists() { Ok(()) } else { Err(format!("{path} does not exist")) }
         }
         Probe::Config(name) => probe_config(name),
+        Probe::Disruptive => {
+            if std::env::var("EPOLLCHECK_DISRUPTIVE").is_ok_and(|v| v == "1") {
+                Ok(())
+            } else {
+                Err("changes machine-wide state; runs only with EPOLLCHECK_DISRUPTIVE=1 (throwaway machines: the VM matrix, CI)".into())
+            }
+        }
     }
 }
 

@@ -100,25 +100,37 @@ pub fn filter<T>(items: Vec<(Instance, T)>, filters: &[String], exact: bool) -> 
         .collect()
 }
 
-/// Holds the cross-process lock of a `serial:` key while a case runs, so
-/// that cases sharing global state never overlap, under `cargo test`,
-/// `cargo nextest run` (a process per test) and our own runner alike.
-pub struct SerialGuard(#[allow(dead_code)] Option<std::fs::File>);
+/// Holds the cross-process locks of a case while it runs, so that cases
+/// sharing global state never overlap, under `cargo test`, `cargo nextest
+/// run` (a process per test) and our own runner alike: a `serial: KEY`
+/// case holds KEY's lock; every case holds the "alone" lock shared, and a
+/// `serial: alone` case holds it exclusively, so it runs with nothing else.
+pub struct SerialGuard(#[allow(dead_code)] Vec<std::fs::File>);
 
-pub fn serial_lock(key: Option<&str>) -> SerialGuard {
-    let Some(key) = key else { return SerialGuard(None) };
+fn lock_file(key: &str) -> Option<std::fs::File> {
     let safe: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     let path = std::env::temp_dir().join(format!("epollcheck-serial-{safe}.lock"));
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path);
-    match file {
-        Ok(f) => {
-            // A lock that cannot be taken only costs isolation, not
-            // correctness of the run: carry on without it.
-            let _ = f.lock();
-            SerialGuard(Some(f))
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ok()
+}
+
+pub fn serial_lock(key: Option<&str>) -> SerialGuard {
+    // A lock that cannot be taken only costs isolation, not the
+    // correctness of a verdict: carry on without it.
+    let mut held = Vec::new();
+    if let Some(all) = lock_file("alone") {
+        let r = if key == Some("alone") { all.lock() } else { all.lock_shared() };
+        if r.is_ok() {
+            held.push(all);
         }
-        Err(_) => SerialGuard(None),
     }
+    if let Some(k) = key.filter(|k| *k != "alone") {
+        if let Some(f) = lock_file(k) {
+            if f.lock().is_ok() {
+                held.push(f);
+            }
+        }
+    }
+    SerialGuard(held)
 }
 
 /// Runs instances on `jobs` worker threads (each case in its own process),

@@ -86,6 +86,9 @@ pub enum Probe {
     Ipv6,
     Path(String),
     Config(String),
+    /// The case changes machine-wide state (a global sysctl): it runs only
+    /// where EPOLLCHECK_DISRUPTIVE=1 says the machine is throwaway.
+    Disruptive,
 }
 
 impl fmt::Display for Probe {
@@ -100,6 +103,7 @@ impl fmt::Display for Probe {
             Probe::Ipv6 => write!(f, "ipv6"),
             Probe::Path(p) => write!(f, "path={p}"),
             Probe::Config(c) => write!(f, "config={c}"),
+            Probe::Disruptive => write!(f, "disruptive"),
         }
     }
 }
@@ -124,6 +128,9 @@ impl Probe {
         }
         if word == "ipv6" {
             return Ok(Probe::Ipv6);
+        }
+        if word == "disruptive" {
+            return Ok(Probe::Disruptive);
         }
         if let Some(n) = word.strip_prefix("cpus>=") {
             return n
@@ -154,7 +161,7 @@ impl Probe {
 
 fn unknown_probe(word: &str) -> String {
     format!(
-        "unknown requirement `{word}` (expected syscall=NAME, flag=EPOLLXXX, ioctl=NAME, root, cap=NAME, cpus>=N, ipv6, path=PATH or config=NAME)"
+        "unknown requirement `{word}` (expected syscall=NAME, flag=EPOLLXXX, ioctl=NAME, root, cap=NAME, cpus>=N, ipv6, disruptive, path=PATH or config=NAME)"
     )
 }
 

@@ -344,6 +344,9 @@ pub enum Action {
     Touch { name: String },
     /// unshare(CLONE_NEWNS), with every mount made private.
     UnshareMount,
+    /// unshare(CLONE_NEWUTS): a private hostname.
+    UnshareUts,
+    SetHostname { name: String },
     Mount { name: String },
     Umount { name: String },
     /// How many times the counting handler of `sig` has run.

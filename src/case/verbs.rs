@@ -21,7 +21,7 @@ pub const VERBS: &[(&str, &str)] = &[
     ("signalfd", "signalfd NAME SIG[|SIG...]"),
     ("file", "file NAME [PATH]"),
     ("dir", "dir NAME [PATH]"),
-    ("open", "open NAME PATH [rdonly|wronly|rdwr] [NONBLOCK]"),
+    ("open", "open NAME PATH [rdonly|wronly|rdwr|path] [NONBLOCK]"),
     ("pty", "pty NAME"),
     ("inotify", "inotify NAME"),
     ("memfd", "memfd NAME"),
@@ -68,7 +68,8 @@ pub const VERBS: &[(&str, &str)] = &[
     ("pin", "pin CPU"),
     ("watch", "watch INOTIFY"),
     ("touch", "touch NAME"),
-    ("unshare", "unshare mount"),
+    ("unshare", "unshare mount|uts"),
+    ("sethostname", "sethostname NAME"),
     ("mount", "mount NAME"),
     ("umount", "umount NAME"),
     ("asleep", "asleep THREAD..."),
@@ -174,7 +175,7 @@ fn fixture(verb: &str, c: &mut Cursor<'_>) -> Parsed {
             "open" => {
                 let name = c.name()?;
                 let path = c.word("PATH")?;
-                let mode = c.opt_choice(&[("rdonly", libc::O_RDONLY), ("wronly", libc::O_WRONLY), ("rdwr", libc::O_RDWR)]).unwrap_or(libc::O_RDONLY);
+                let mode = c.opt_choice(&[("rdonly", libc::O_RDONLY), ("wronly", libc::O_WRONLY), ("rdwr", libc::O_RDWR), ("path", libc::O_PATH)]).unwrap_or(libc::O_RDONLY);
                 let flags = mode | c.flag_words(&[("NONBLOCK", libc::O_NONBLOCK)]);
                 Action::Open { name, path, flags }
             }
@@ -500,10 +501,11 @@ fn control(verb: &str, c: &mut Cursor<'_>) -> Parsed {
             "pin" => Action::Pin { cpu: c.int("CPU")? as u32 },
             "watch" => Action::Watch { fd: c.fd("INOTIFY")? },
             "touch" => Action::Touch { name: c.name()? },
-            "unshare" => {
-                c.choice("namespace", &[("mount", ())])?;
-                Action::UnshareMount
-            }
+            "unshare" => match c.choice("namespace", &[("mount", true), ("uts", false)])? {
+                true => Action::UnshareMount,
+                false => Action::UnshareUts,
+            },
+            "sethostname" => Action::SetHostname { name: c.word("NAME")? },
             "mount" => Action::Mount { name: c.name()? },
             "umount" => Action::Umount { name: c.name()? },
             "claim" => Action::Claim { fd: c.fd("FD")? },

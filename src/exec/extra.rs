@@ -47,6 +47,14 @@ pub fn execute(ctx: &mut Ctx, a: &Action) -> Option<StepResult> {
             Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "open(\"{}\", O_CREAT)", path.display()) })
         }
         Action::UnshareMount => unshare_mount(ctx),
+        Action::UnshareUts => {
+            let r = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS);
+            Ok(Exec { outcome: Outcome::from_result(r.map(|_| 0).map_err(|e| e as i32)), call: call!(ctx, "unshare(CLONE_NEWUTS)") })
+        }
+        Action::SetHostname { name } => {
+            let r = nix::unistd::sethostname(name);
+            Ok(Exec { outcome: Outcome::from_result(r.map(|_| 0).map_err(|e| e as i32)), call: call!(ctx, "sethostname(\"{name}\")") })
+        }
         Action::Mount { name } => mount(ctx, name, true),
         Action::Umount { name } => mount(ctx, name, false),
         _ => return None,
