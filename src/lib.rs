@@ -15,3 +15,4 @@ pub mod sys;
 pub mod suite;
 pub mod trials;
 pub mod cli;
+pub mod vm;

@@ -152,8 +152,11 @@ pub fn parse_i64(word: &str) -> Option<i64> {
         None => (false, word),
     };
     let v = parse_u64(digits)?;
-    let v = i64::try_from(v).ok()?;
-    Some(if neg { -v } else { v })
+    if neg {
+        // i64::MIN has no positive counterpart.
+        return if v == 1u64 << 63 { Some(i64::MIN) } else { i64::try_from(v).ok().map(|v| -v) };
+    }
+    i64::try_from(v).ok()
 }
 
 /// Parses a decimal or `0x` hex unsigned integer (with `_` separators).
@@ -320,5 +323,7 @@ mod tests {
         assert_eq!(parse_i64("0x7fffffff"), Some(i32::MAX as i64));
         assert_eq!(parse_u64("1_000"), Some(1000));
         assert_eq!(parse_i64("12ab"), None);
+        assert_eq!(parse_i64("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64("9223372036854775808"), None);
     }
 }

@@ -134,7 +134,7 @@ fn probe_syscall(name: &str) -> Result<(), String> {
         "epoll_ctl" => epoll::epoll_ctl(-1, 1, -1, epoll::CtlEvent::Null),
         "epoll_wait" => epoll::epoll_wait(-1, epoll::EventsArg::Null, 1, 0),
         "epoll_pwait" => epoll::epoll_pwait(-1, epoll::EventsArg::Null, 1, 0, epoll::SigmaskArg::Null, 8),
-        "epoll_pwait2" => epoll::epoll_pwait2(-1, epoll::EventsArg::Null, 1, None, epoll::SigmaskArg::Null, 8),
+        "epoll_pwait2" => epoll::epoll_pwait2(-1, epoll::EventsArg::Null, 1, epoll::TimespecArg::Null, epoll::SigmaskArg::Null, 8),
         "pidfd_open" => sys::proc_probe::pidfd_open(-1),
         "memfd_create" => sys::proc_probe::memfd_create_bad(),
         other => return Err(format!("no probe for syscall {other}")),
@@ -215,20 +215,12 @@ fn probe_ipv6() -> Result<(), String> {
 }
 
 /// Kernel config options are read from the file named by
-/// `EPOLLCHECK_KCONFIG` (the VM runner sets it), `/boot/config-RELEASE`, or
-/// `/lib/modules/RELEASE/config`.
+/// `EPOLLCHECK_KCONFIG` (the VM runner sets it), `/proc/config.gz`,
+/// `/boot/config-RELEASE`, or `/lib/modules/RELEASE/config`.
 fn probe_config(name: &str) -> Result<(), String> {
     let release = kernel().release;
-    let candidates = [
-        std::env::var("EPOLLCHECK_KCONFIG").unwrap_or_default(),
-        format!("/boot/config-{release}"),
-        format!("/lib/modules/{release}/config"),
-    ];
-    let text = candidates
-        .iter()
-        .filter(|p| !p.is_empty())
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .ok_or_else(|| format!("kernel config unavailable (set EPOLLCHECK_KCONFIG, or install /boot/config-{release}) to check CONFIG_{name}"))?;
+    let text = kernel_config(&release)
+        .ok_or_else(|| format!("kernel config unavailable (no /proc/config.gz or /boot/config-{release}; set EPOLLCHECK_KCONFIG) to check CONFIG_{name}"))?;
     let want_y = format!("CONFIG_{name}=y");
     let want_m = format!("CONFIG_{name}=m");
     if text.lines().any(|l| l == want_y || l == want_m) {
@@ -236,6 +228,19 @@ fn probe_config(name: &str) -> Result<(), String> {
     } else {
         Err(format!("kernel built without CONFIG_{name}"))
     }
+}
+
+fn kernel_config(release: &str) -> Option<String> {
+    if let Ok(p) = std::env::var("EPOLLCHECK_KCONFIG") {
+        return std::fs::read_to_string(p).ok();
+    }
+    if let Ok(gz) = std::fs::read("/proc/config.gz") {
+        let mut text = String::new();
+        if std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).is_ok() {
+            return Some(text);
+        }
+    }
+    [format!("/boot/config-{release}"), format!("/lib/modules/{release}/config")].iter().find_map(|p| std::fs::read_to_string(p).ok())
 }
 
 #[cfg(test)]

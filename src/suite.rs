@@ -96,8 +96,16 @@ pub fn filter<T>(items: Vec<(Instance, T)>, filters: &[String], exact: bool) -> 
     }
     items
         .into_iter()
-        .filter(|(i, _)| filters.iter().any(|f| if exact { i.name == *f } else { i.name.contains(f.as_str()) || i.path.to_string_lossy() == *f }))
+        .filter(|(i, _)| filters.iter().any(|f| if exact { i.name == *f } else { matches_filter(i, f) }))
         .collect()
+}
+
+/// A filter matches part of a test name, or a case file's path or a
+/// directory above it (`cases/wait/`, `cases/wait`).
+fn matches_filter(i: &Instance, f: &str) -> bool {
+    let path = i.path.to_string_lossy();
+    let dir = f.trim_end_matches('/');
+    i.name.contains(f) || path == f || (f.contains('/') && path.starts_with(&format!("{dir}/")))
 }
 
 /// Holds the cross-process locks of a case while it runs, so that cases

@@ -144,10 +144,20 @@ fn parse_events(sink: &ErrorSink<'_>, action: &Action, toks: &[Token]) -> Result
 
 fn parse_guard(sink: &ErrorSink<'_>, toks: &[Token], at: Span) -> Result<Guard, CaseError> {
     let text: String = toks.iter().filter_map(|t| t.word()).collect::<Vec<_>>().join("");
+    if text.contains("&&") {
+        let span = toks.first().map(|t| t.span).unwrap_or(at);
+        let parts: Result<Vec<Guard>, CaseError> = text.split("&&").map(|part| parse_one_guard(sink, part, span, at)).collect();
+        return parts.map(Guard::All);
+    }
+    let span = toks.first().map(|t| t.span).unwrap_or(at);
+    parse_one_guard(sink, &text, span, at)
+}
+
+fn parse_one_guard(sink: &ErrorSink<'_>, text: &str, span: Span, at: Span) -> Result<Guard, CaseError> {
+    let text = text.to_string();
     if text.is_empty() {
         return Err(sink.at(at, "expected a condition after `if` (e.g. kernel>=6.9 or syscall=epoll_pwait2)"));
     }
-    let span = toks.first().map(|t| t.span).unwrap_or(at);
     if let Some(rest) = text.strip_prefix("kernel") {
         let ops = [">=", "<=", "==", "!=", ">", "<"];
         let Some(op) = ops.iter().find(|o| rest.starts_with(**o)) else {
@@ -165,7 +175,7 @@ fn parse_guard(sink: &ErrorSink<'_>, toks: &[Token], at: Span) -> Result<Guard, 
         Ok(probe) => Ok(Guard::Probe { probe, negate }),
         // `axis=label` names a variant; validation checks the axis exists.
         Err(m) => match word.split_once('=') {
-            Some((axis, label)) if is_ident(axis) && is_ident(label) && !matches!(axis, "syscall" | "flag" | "ioctl" | "cap" | "path" | "config") => {
+            Some((axis, label)) if is_ident(axis) && is_ident(label) && !super::header::PROBE_KEYS.contains(&axis) => {
                 Ok(Guard::Variant { axis: axis.to_string(), label: label.to_string(), negate })
             }
             _ => Err(sink.at(span, m)),

@@ -119,6 +119,9 @@ pub const KNOWN_SYSCALLS: &[&str] = &[
     "memfd_create",
 ];
 
+/// Words before `=` that name probes, in `requires:` and `if` guards.
+pub const PROBE_KEYS: &[&str] = &["syscall", "flag", "ioctl", "cap", "path", "config"];
+
 pub const KNOWN_CAPS: &[&str] = &["NET_ADMIN", "BLOCK_SUSPEND", "SYS_ADMIN", "SYS_RESOURCE"];
 
 impl Probe {
@@ -403,6 +406,10 @@ fn parse_variants(sink: &ErrorSink<'_>, value: &str, span: Span) -> Result<Varia
     let name = name.trim();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(sink.at(span, format!("bad variant axis name `{name}` (letters, digits and `_`)")));
+    }
+    // `if path=x` must mean one thing: these words are probe keys.
+    if PROBE_KEYS.contains(&name) || name == "kernel" {
+        return Err(sink.at(span, format!("variant axis `{name}` would clash with the `{name}=` probe in `if` guards; rename it")));
     }
     let mut values = Vec::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {

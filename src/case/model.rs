@@ -160,6 +160,8 @@ pub enum Timeout {
     Spec { sec: i64, nsec: i64 },
     /// A NULL timespec pointer (epoll_pwait2: infinite).
     Null,
+    /// A timespec pointer the kernel cannot read (epoll_pwait2: EFAULT).
+    Bad,
 }
 
 /// Where the events buffer of a wait points.
@@ -415,6 +417,8 @@ pub enum Guard {
     Probe { probe: super::header::Probe, negate: bool },
     /// `axis=label`: this variant of the case.
     Variant { axis: String, label: String, negate: bool },
+    /// `A && B`: all of them.
+    All(Vec<Guard>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -154,7 +154,13 @@ fn walk(sink: &ErrorSink<'_>, block: &Block, d: &Defs, scope: &mut Vec<String>) 
 
 fn check_guards(sink: &ErrorSink<'_>, op: &Op, span: Span, axes: &[super::header::VariantAxis]) -> Result<(), CaseError> {
     for alt in op.expect.iter().flat_map(|e| &e.alts) {
-        if let Some(Guard::Variant { axis, label, .. }) = &alt.guard {
+        let guards: Vec<&Guard> = match &alt.guard {
+            Some(Guard::All(gs)) => gs.iter().collect(),
+            Some(g) => vec![g],
+            None => vec![],
+        };
+        for g in guards {
+        if let Guard::Variant { axis, label, .. } = g {
             let Some(a) = axes.iter().find(|a| &a.name == axis) else {
                 return Err(sink.at(alt.span, format!("`if {axis}={label}`: no variant axis `{axis}` (and not a known probe)")));
             };
@@ -162,6 +168,7 @@ fn check_guards(sink: &ErrorSink<'_>, op: &Op, span: Span, axes: &[super::header
                 let labels: Vec<&str> = a.values.iter().map(|(l, _)| l.as_str()).collect();
                 return Err(sink.at(alt.span, format!("`if {axis}={label}`: the axis `{axis}` has no label `{label}` (labels: {})", labels.join(", "))));
             }
+        }
         }
     }
     let _ = span;

@@ -44,11 +44,11 @@ pub const VERBS: &[(&str, &str)] = &[
     ("nonblock", "nonblock FD [on|off]"),
     ("arm", "arm FD DURATION [every=DURATION]"),
     ("getfd", "getfd FD"),
-    ("ctl", "ctl EP add|mod|del|OP FD [EVENTS] [data=N] [event=null|bad]"),
+    ("ctl", "ctl EP add|mod|del|OP FD [EVENTS] [data=N] [event=valid|null|bad]"),
     ("wait", "wait EP TIMEOUT [max=N] [buf=null|kernel|readonly]"),
     ("epoll_wait", "epoll_wait EP TIMEOUT [max=N] [buf=null|kernel|readonly]"),
     ("epoll_pwait", "epoll_pwait EP TIMEOUT [max=N] [sigmask=SIGS|empty|null|bad] [sigsetsize=N] [buf=...]"),
-    ("epoll_pwait2", "epoll_pwait2 EP TIMEOUT|null [sec=N nsec=N] [max=N] [sigmask=...] [sigsetsize=N] [buf=...]"),
+    ("epoll_pwait2", "epoll_pwait2 EP TIMEOUT|null|bad [sec=N nsec=N] [max=N] [sigmask=...] [sigsetsize=N] [buf=...]"),
     ("ioctl", "ioctl FD EPIOCSPARAMS|EPIOCGPARAMS|FIONREAD|NUMBER [usecs=N budget=N prefer=N pad=N] [arg=null]"),
     ("poll", "poll FD[:EVENTS]... [timeout=MS]"),
     ("select", "select FD:rwx... [timeout=MS|null]"),
@@ -308,9 +308,10 @@ fn epoll_call(verb: &str, c: &mut Cursor<'_>) -> Parsed {
                 };
                 let event_ptr = match c.kv("event") {
                     None => EventPtr::Normal,
+                    Some((v, _)) if v == "valid" => EventPtr::Normal,
                     Some((v, _)) if v == "null" => EventPtr::Null,
                     Some((v, _)) if v == "bad" => EventPtr::Bad,
-                    Some((v, s)) => return Err(Some(c.err_at(s, format!("bad value `{v}` for event= (null or bad)")))),
+                    Some((v, s)) => return Err(Some(c.err_at(s, format!("bad value `{v}` for event= (valid, null or bad)")))),
                 };
                 Action::Ctl { ep, op, fd, events, data, event_ptr, vars }
             }
@@ -371,8 +372,8 @@ fn parse_wait(verb: &str, c: &mut Cursor<'_>) -> Result<Action, Option<CaseError
     if via != WaitVia::EpollPwait2 && matches!(timeout, Timeout::Spec { .. }) {
         return Err(Some(c.err_at(c.verb_span(), "sec=/nsec= give a timespec, which only epoll_pwait2 takes")));
     }
-    if matches!(via, WaitVia::EpollWait | WaitVia::EpollPwait) && matches!(timeout, Timeout::Null) {
-        return Err(Some(c.err_at(c.verb_span(), "a null timeout needs epoll_pwait2 (epoll_wait takes milliseconds)")));
+    if matches!(via, WaitVia::EpollWait | WaitVia::EpollPwait) && matches!(timeout, Timeout::Null | Timeout::Bad) {
+        return Err(Some(c.err_at(c.verb_span(), "a null or bad timeout needs epoll_pwait2 (epoll_wait takes milliseconds)")));
     }
     let max = c.kv_int("max")?.unwrap_or(16);
     let buf = match c.kv("buf") {
@@ -403,6 +404,9 @@ fn parse_wait(verb: &str, c: &mut Cursor<'_>) -> Result<Action, Option<CaseError
 fn parse_timeout(w: &str) -> Option<Timeout> {
     if w == "null" || w == "inf" {
         return Some(Timeout::Null);
+    }
+    if w == "bad" {
+        return Some(Timeout::Bad);
     }
     if let Some(v) = names::parse_i64(w) {
         return Some(Timeout::Ms(v));

@@ -5,7 +5,7 @@ use crate::suite::{self, Suite};
 use std::path::Path;
 
 pub const HELP: &str = "\
-usage: epollcheck check [PATH...]
+usage: epollcheck check [PATH|DIR...]
 
 Parses and validates case files (every variant) without running them, and
 prints each error as path:line:col with the offending line. Without PATHs,
@@ -17,7 +17,16 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     let files: Vec<CaseFile> = if p.pos.is_empty() {
         Suite::locate()?.files()?
     } else {
-        p.pos.iter().map(|f| discover::read_case_file(Path::new("."), Path::new(f), Path::new("cases"))).collect()
+        let mut paths = Vec::new();
+        for f in &p.pos {
+            let path = Path::new(f);
+            if path.is_dir() {
+                paths.extend(discover::find_files(path).map_err(|e| format!("cannot list {f}: {e}"))?);
+            } else {
+                paths.push(path.to_path_buf());
+            }
+        }
+        paths.iter().map(|f| discover::read_case_file(Path::new("."), f, Path::new("cases"))).collect()
     };
     let mut bad = 0;
     let mut instances = 0;

@@ -4,6 +4,8 @@ mod args;
 mod check;
 mod coverage;
 mod list;
+mod matrix;
+mod matrix_shell;
 mod run;
 mod soak;
 
@@ -19,6 +21,7 @@ usage:
   epollcheck check [PATH...]             parse and validate case files without running them
   epollcheck soak [FILTER...] --runs N   run again and again; report every status that ever changed
   epollcheck coverage [--check]          write (or check) docs/coverage.md
+  epollcheck matrix [--kernel SPEC]...   run the suite on several kernels (qemu) and the host, side by side
   epollcheck help [COMMAND]              this text, or a command's options
 
 FILTER matches part of a test name (oneshot::disarm) or a case file path.
@@ -42,12 +45,13 @@ pub fn main(argv: &[String]) -> i32 {
         "check" => check::main(rest),
         "soak" => soak::main(rest),
         "coverage" => coverage::main(rest),
+        "matrix" => matrix::main(rest),
         "help" | "--help" | "-h" => return help(rest.first().map(|s| s.as_str())),
         "--version" | "version" => {
             println!("epollcheck {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        other => Err(format!("unknown command `{other}` (commands: run, list, check, soak, coverage, help)")),
+        other => Err(format!("unknown command `{other}` (commands: run, list, check, soak, coverage, matrix, help)")),
     };
     match r {
         Ok(code) => code,
@@ -65,6 +69,7 @@ fn help(cmd: Option<&str>) -> i32 {
         Some("check") => print!("{}", check::HELP),
         Some("soak") => print!("{}", soak::HELP),
         Some("coverage") => print!("{}", coverage::HELP),
+        Some("matrix") => print!("{}", matrix::HELP),
         _ => print!("{USAGE}"),
     }
     0

@@ -77,7 +77,7 @@ fn timeout_ms(t: Timeout) -> i32 {
     match t {
         Timeout::Ms(v) => v.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
         Timeout::Dur(d) => d.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
-        Timeout::Null => -1,
+        Timeout::Null | Timeout::Bad => -1,
         Timeout::Spec { sec, nsec } => (sec * 1000 + nsec / 1_000_000) as i32,
     }
 }
@@ -91,7 +91,7 @@ fn timespec(t: Timeout) -> Option<libc::timespec> {
         Timeout::Ms(v) => Some(ts(v / 1000, (v % 1000) * 1_000_000)),
         Timeout::Dur(d) => Some(ts(d.as_secs() as i64, d.subsec_nanos() as i64)),
         Timeout::Spec { sec, nsec } => Some(ts(sec, nsec)),
-        Timeout::Null => None,
+        Timeout::Null | Timeout::Bad => None,
     }
 }
 
@@ -99,6 +99,9 @@ fn timespec(t: Timeout) -> Option<libc::timespec> {
 fn wait(ctx: &mut Ctx, ep: &FdRef, via: WaitVia, timeout: Timeout, max: i64, buf: BufKind, sigmask: &SigMaskArg, sigsetsize: Option<i64>) -> StepResult {
     let epfd = ctx.fd(ep)?;
     let via = which(ctx, via);
+    if timeout == Timeout::Bad && via != WaitVia::EpollPwait2 {
+        return Err(ctx.error("a bad timeout pointer needs epoll_pwait2 (the other waits take milliseconds)"));
+    }
     let maxevents = max.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
     let mut buffer = EventBuffer::new(maxevents.max(1) as usize).map_err(|e| ctx.error(format!("cannot allocate {maxevents} events: {e}")))?;
     let page = match buf {
@@ -125,13 +128,19 @@ fn wait(ctx: &mut Ctx, ep: &FdRef, via: WaitVia, timeout: Timeout, max: i64, buf
         }
         WaitVia::EpollPwait2 => {
             let ts = timespec(timeout);
+            let targ = match (&ts, timeout) {
+                (_, Timeout::Bad) => epoll::TimespecArg::Kernel,
+                (Some(t), _) => epoll::TimespecArg::Spec(t),
+                (None, _) => epoll::TimespecArg::Null,
+            };
             ctx.entering(libc::SYS_epoll_pwait2);
-            let shown = format!("epoll_pwait2({epfd}, buf, {maxevents}, {}, {sigmask:?}, {setsize})", show_ts(&ts));
-            (epoll::epoll_pwait2(epfd, arg, maxevents, ts.as_ref(), mask, setsize), shown)
+            let shown_ts = if timeout == Timeout::Bad { "(kernel address)".to_string() } else { show_ts(&ts) };
+            let shown = format!("epoll_pwait2({epfd}, buf, {maxevents}, {shown_ts}, {sigmask:?}, {setsize})");
+            (epoll::epoll_pwait2(epfd, arg, maxevents, targ, mask, setsize), shown)
         }
         _ => {
             let ms = timeout_ms(timeout);
-            ctx.entering(libc::SYS_epoll_wait);
+            ctx.entering(crate::sys::nr::EPOLL_WAIT);
             (epoll::epoll_wait(epfd, arg, maxevents, ms), format!("epoll_wait({epfd}, buf, {maxevents}, {ms})"))
         }
     };
@@ -193,7 +202,7 @@ fn poll(ctx: &mut Ctx, fds: &[(FdRef, u32)], timeout: i64) -> StepResult {
     for (r, ev) in fds {
         pfds.push(libc::pollfd { fd: ctx.fd(r)?, events: *ev as i16, revents: 0 });
     }
-    ctx.entering(libc::SYS_poll);
+    ctx.entering(crate::sys::nr::POLL);
     let r = crate::sys::io::poll(&mut pfds, timeout as i32);
     ctx.left();
     let outcome = match r {
@@ -209,7 +218,7 @@ fn select(ctx: &mut Ctx, read: &[FdRef], write: &[FdRef], except: &[FdRef], time
     if r.iter().chain(&w).chain(&x).any(|&fd| !(0..libc::FD_SETSIZE as i32).contains(&fd)) {
         return Err(ctx.error(format!("select cannot watch fds outside 0..{} (FD_SETSIZE)", libc::FD_SETSIZE)));
     }
-    ctx.entering(libc::SYS_select);
+    ctx.entering(crate::sys::nr::SELECT);
     let res = crate::sys::io::select(&r, &w, &x, timeout);
     ctx.left();
     let outcome = match res {

@@ -107,7 +107,7 @@ fn run_check(ctx: &mut Ctx, check: &Check) -> StepResult {
         Check::Compare(c) => {
             let (text, values) = show_cond(ctx, c);
             if cond_holds(ctx, c) {
-                return Ok(Exec { outcome: Outcome::Ret(1), call: call!(ctx, "check {text}: {values}") });
+                return Ok(Exec { outcome: Outcome::Ret(1), call: call!(ctx, "check {text} [{values}] holds") });
             }
             Err(ctx.failure(FailKind::Fail, text, values, None))
         }
@@ -158,6 +158,7 @@ pub fn guard_holds(ctx: &Ctx, g: &Guard) -> bool {
         Guard::Kernel { op, version } => ctx.sh.kernel.is_some_and(|k| op.holds(k, *version)),
         Guard::Probe { probe, negate } => crate::probe::check(probe).is_ok() != *negate,
         Guard::Variant { axis, label, negate } => ctx.sh.case.variant.iter().any(|v| &v.axis == axis && &v.label == label) != *negate,
+        Guard::All(gs) => gs.iter().all(|g| guard_holds(ctx, g)),
     }
 }
 

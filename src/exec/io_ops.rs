@@ -93,7 +93,7 @@ fn setsockopt(ctx: &mut Ctx, fd: &FdRef, opt: SockOpt, value: i64) -> StepResult
         SockOpt::ReusePortCbpf => crate::sys::misc::attach_reuseport_ret(fd, v as u32),
         SockOpt::DetachBpf => io::setsockopt_int(fd, libc::SOL_SOCKET, crate::sys::misc::SO_DETACH_REUSEPORT_BPF, 0),
     };
-    Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "setsockopt({fd}, {opt:?}, {v})") })
+    Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "setsockopt({fd}, {opt:?}, {value})") })
 }
 
 /// Resolves an address (a literal, or the address another socket is bound

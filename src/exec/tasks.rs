@@ -179,9 +179,9 @@ pub fn syscall_name(nr: i64) -> String {
     let known: &[(i64, &str)] = &[
         (libc::SYS_read, "read"),
         (libc::SYS_write, "write"),
-        (libc::SYS_poll, "poll"),
-        (libc::SYS_select, "select"),
-        (libc::SYS_epoll_wait, "epoll_wait"),
+        (crate::sys::nr::POLL, "poll"),
+        (crate::sys::nr::SELECT, "select"),
+        (crate::sys::nr::EPOLL_WAIT, if cfg!(target_arch = "x86_64") { "epoll_wait" } else { "epoll_pwait" }),
         (libc::SYS_epoll_pwait, "epoll_pwait"),
         (libc::SYS_epoll_pwait2, "epoll_pwait2"),
         (libc::SYS_accept4, "accept4"),

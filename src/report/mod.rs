@@ -1,7 +1,9 @@
 //! Statuses, run records and their renderings.
 
 pub mod coverage;
+pub mod html;
 pub mod human;
+pub mod matrix;
 pub mod record;
 pub mod status;
 

@@ -63,10 +63,12 @@ pub const EPIOCSPARAMS: u64 = 0x4008_8a01;
 /// `_IOR(0x8A, 0x02, struct epoll_params)`.
 pub const EPIOCGPARAMS: u64 = 0x8008_8a02;
 
-/// `epoll_create(size)`: epoll_create(2).
+/// `epoll_create(size)`: epoll_create(2). ENOSYS on architectures that
+/// have only epoll_create1.
 pub fn epoll_create(size: i32) -> SysResult<i64> {
+    let Some(nr) = super::nr::EPOLL_CREATE else { return Err(libc::ENOSYS) };
     // SAFETY: takes an int, touches no user memory.
-    check(unsafe { libc::syscall(libc::SYS_epoll_create, size) })
+    check(unsafe { libc::syscall(nr, size) })
 }
 
 /// `epoll_create1(flags)`: epoll_create(2).
@@ -104,7 +106,9 @@ pub fn epoll_wait(epfd: i32, mut events: EventsArg<'_>, maxevents: i32, timeout:
     // SAFETY: `events` is NULL, a kernel address, a read-only page (all make
     // the kernel fault instead of writing), or a buffer of at least
     // `maxevents` entries (checked above).
-    check(unsafe { libc::syscall(libc::SYS_epoll_wait, epfd, events.ptr(), maxevents, timeout) })
+    // On architectures without epoll_wait this is epoll_pwait with a NULL
+    // mask, exactly what glibc's epoll_wait does there.
+    check(unsafe { libc::syscall(super::nr::EPOLL_WAIT, epfd, events.ptr(), maxevents, timeout, std::ptr::null::<u64>(), 8usize) })
 }
 
 /// Size of the kernel's sigset on Linux: 64 signals, 8 bytes.
@@ -140,13 +144,23 @@ pub fn epoll_pwait(
     })
 }
 
+/// The timeout argument of epoll_pwait2.
+#[derive(Clone, Copy)]
+pub enum TimespecArg<'a> {
+    Spec(&'a libc::timespec),
+    /// NULL: wait forever.
+    Null,
+    /// An address the kernel cannot read.
+    Kernel,
+}
+
 /// `epoll_pwait2(epfd, events, maxevents, timeout, sigmask, sigsetsize)`:
-/// epoll_wait(2), Linux 5.11. `None` timeout passes NULL (wait forever).
+/// epoll_wait(2), Linux 5.11.
 pub fn epoll_pwait2(
     epfd: i32,
     mut events: EventsArg<'_>,
     maxevents: i32,
-    timeout: Option<&libc::timespec>,
+    timeout: TimespecArg<'_>,
     sigmask: SigmaskArg,
     sigsetsize: usize,
 ) -> SysResult<i64> {
@@ -155,8 +169,13 @@ pub fn epoll_pwait2(
     }
     let set = if let SigmaskArg::Set(s) = sigmask { s } else { 0 };
     let mask = sigmask_ptr(&sigmask, &set);
-    let ts = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: as for epoll_pwait; the kernel only reads `*timeout`.
+    let ts = match timeout {
+        TimespecArg::Spec(t) => t as *const libc::timespec,
+        TimespecArg::Null => std::ptr::null(),
+        TimespecArg::Kernel => KERNEL_ADDR as *const libc::timespec,
+    };
+    // SAFETY: as for epoll_pwait; the kernel only reads `*timeout`, or
+    // refuses to read a kernel address.
     check(unsafe {
         libc::syscall(libc::SYS_epoll_pwait2, epfd, events.ptr(), maxevents, ts, mask, sigsetsize)
     })

@@ -15,6 +15,8 @@
 pub mod epoll;
 pub mod io;
 pub mod mem;
+pub mod net;
+pub mod nr;
 pub mod misc;
 pub mod proc;
 pub mod proc_probe;

@@ -1,0 +1,219 @@
+//! Runs the suite on several kernels at once: the host natively, the rest
+//! in qemu guests, as many at a time as the host has CPUs. A guest that
+//! panics, oopses or hangs becomes an ERROR column with the console tail;
+//! the others finish regardless.
+
+use super::fetch::{self, Kernel};
+use super::qemu::{self, Accel, GuestRun, Outcome, VmOptions};
+use super::spec::KernelSpec;
+use crate::exec::RunConfig;
+use crate::probe::KernelInfo;
+use crate::report::{CaseResult, RunRecord, Status};
+use crate::suite::{self, Suite};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub specs: Vec<KernelSpec>,
+    pub jobs: usize,
+    /// None: KVM if it really works here, else TCG.
+    pub accel: Option<Accel>,
+    pub deadline: Duration,
+    pub refresh: bool,
+    pub filters: Vec<String>,
+    pub append: Vec<String>,
+    pub smp: u32,
+}
+
+/// One column of the matrix: the label asked for and the record it got.
+pub type Column = (String, RunRecord);
+
+enum Job {
+    Host,
+    Vm(Kernel),
+}
+
+pub fn run(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<Vec<Column>, String> {
+    let mut jobs = Vec::new();
+    let mut kernels = Vec::new();
+    for spec in &o.specs {
+        match spec {
+            KernelSpec::Host => jobs.push((spec.label(), Job::Host)),
+            KernelSpec::Debian(series) => {
+                let k = fetch::debian_kernel(series, o.refresh, &|m| log(m))?;
+                log(&format!("{}: {} {} ({})", k.label, k.package, k.package_version, k.image.display()));
+                kernels.push(k.clone());
+                jobs.push((spec.label(), Job::Vm(k)));
+            }
+            KernelSpec::Image(p) => {
+                let k = image_kernel(p);
+                kernels.push(k.clone());
+                jobs.push((spec.label(), Job::Vm(k)));
+            }
+        }
+    }
+    let work = tempfile::Builder::new().prefix("epollcheck-matrix-").tempdir().map_err(|e| format!("cannot make a work directory: {e}"))?;
+    let accel = if kernels.is_empty() {
+        Accel::Tcg
+    } else {
+        qemu::qemu_binary()?;
+        choose_accel(o.accel, &kernels[0], suite, work.path(), log)?
+    };
+    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
+    let results: Mutex<Vec<(usize, Column)>> = Mutex::new(Vec::new());
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..o.jobs.max(1) {
+            s.spawn(|| loop {
+                let Some((i, (label, job))) = crate::exec::state::lock(&queue).pop_front() else { break };
+                let r = match job {
+                    Job::Host => run_host(suite, o, log),
+                    Job::Vm(k) => run_vm(suite, o, &k, accel, &work.path().join(format!("k{i}")), log),
+                };
+                match r {
+                    Ok(rec) => crate::exec::state::lock(&results).push((i, (label, rec))),
+                    Err(e) => crate::exec::state::lock(&errors).push(format!("{label}: {e}")),
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().unwrap_or_default();
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    let mut cols = results.into_inner().unwrap_or_default();
+    cols.sort_by_key(|(i, _)| *i);
+    Ok(cols.into_iter().map(|(_, c)| c).collect())
+}
+
+fn image_kernel(p: &std::path::Path) -> Kernel {
+    let config = p.parent().map(|d| d.join("config")).filter(|c| c.is_file()).or_else(|| p.parent().map(|d| d.join(".config")).filter(|c| c.is_file()));
+    Kernel { label: p.display().to_string(), image: p.to_path_buf(), config, package: "user-supplied image".into(), package_version: String::new(), source_url: p.display().to_string() }
+}
+
+fn choose_accel(wanted: Option<Accel>, k: &Kernel, suite: &Suite, work: &std::path::Path, log: &(dyn Fn(&str) + Sync)) -> Result<Accel, String> {
+    if let Some(a) = wanted {
+        return Ok(a);
+    }
+    let cache = fetch::cache_dir().join("kvm-probe.txt");
+    let key = format!("{} | {}", crate::probe::kernel().release, qemu::qemu_version());
+    if let Ok(t) = std::fs::read_to_string(&cache) {
+        if let Some(v) = t.lines().find_map(|l| l.strip_prefix(&format!("{key} => "))) {
+            return Ok(if v == "kvm" { Accel::Kvm } else { Accel::Tcg });
+        }
+    }
+    let initrd = work.join("probe-initrd.cpio");
+    build_initrd(suite, k, &initrd)?;
+    let verdict = qemu::kvm_works(&k.image, &initrd, work);
+    let accel = match &verdict {
+        Ok(()) => Accel::Kvm,
+        Err(why) => {
+            log(&format!("KVM unusable here ({why}); using TCG (software emulation)"));
+            Accel::Tcg
+        }
+    };
+    let _ = std::fs::create_dir_all(fetch::cache_dir());
+    let _ = std::fs::write(&cache, format!("{key} => {}\n", accel.name()));
+    Ok(accel)
+}
+
+fn build_initrd(suite: &Suite, k: &Kernel, out: &std::path::Path) -> Result<u64, String> {
+    let exe = std::env::var_os("EPOLLCHECK_GUEST_BIN").map(PathBuf::from).unwrap_or(std::env::current_exe().map_err(|e| format!("cannot find our executable: {e}"))?);
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.is_file());
+    super::initramfs::build(&super::initramfs::Contents { exe: &exe, suite_root: &suite.root, kconfig: k.config.as_deref(), busybox: busybox.as_deref() }, out)
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn run_host(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
+    let cfg = RunConfig::new(&suite.root)?;
+    let items = suite::filter(suite::expand(&suite.files()?), &o.filters, false);
+    let kernel = crate::probe::kernel();
+    log(&format!("host: running {} tests natively on {}", items.len(), kernel.release));
+    let start = Instant::now();
+    let results = suite::run_all(&cfg, items, &kernel, crate::probe::cpus(), &|_, _| {});
+    let dur = start.elapsed().as_secs_f64();
+    let mut rec = RunRecord::new(kernel, results, dur * 1e3, now());
+    rec.meta.insert("suite_s".into(), format!("{dur:.2}"));
+    log(&format!("host: done in {dur:.1} s: {}", crate::report::human::summary_line(&rec.summary)));
+    Ok(rec)
+}
+
+fn run_vm(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, work: &std::path::Path, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let initrd = work.join("initrd.cpio");
+    let size = build_initrd(suite, k, &initrd)?;
+    let scale = if accel == Accel::Tcg { 4.0 } else { 1.5 };
+    let vo = VmOptions { accel, smp: o.smp, mem_mb: 1024, deadline: o.deadline, timeout_scale: scale, jobs: 2, filters: o.filters.clone(), append: o.append.clone() };
+    log(&format!("{}: booting ({}, {} vCPUs, initramfs {:.1} MB)", k.label, accel.name(), o.smp, size as f64 / 1e6));
+    let last = Mutex::new(Instant::now() - Duration::from_secs(10));
+    let progress = |p: &str| {
+        let mut l = crate::exec::state::lock(&last);
+        if p == "booted" || l.elapsed() > Duration::from_secs(5) {
+            *l = Instant::now();
+            log(&format!("{}: {p}", k.label));
+        }
+    };
+    let run = qemu::run(&k.image, &initrd, &vo, work, &progress);
+    Ok(record_of(suite, o, k, accel, run, log))
+}
+
+fn record_of(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, run: GuestRun, log: &(dyn Fn(&str) + Sync)) -> RunRecord {
+    let mut rec = match run.outcome {
+        Outcome::Record { record, .. } => *record,
+        Outcome::Died(why) => broken_column(suite, o, k, accel, &format!("the VM died without a result: {why}"), &run.console_tail),
+        Outcome::TimedOut => broken_column(suite, o, k, accel, &format!("the VM gave no result within {:?} and was killed", o.deadline), &run.console_tail),
+    };
+    let m = &mut rec.meta;
+    m.insert("kernel_spec".into(), k.label.clone());
+    m.insert("package".into(), k.package.clone());
+    m.insert("package_version".into(), k.package_version.clone());
+    m.insert("source_url".into(), k.source_url.clone());
+    m.insert("accel".into(), accel.name().into());
+    m.insert("qemu".into(), qemu::qemu_version());
+    m.insert("wall_s".into(), format!("{:.2}", run.wall_s));
+    if let Some(b) = run.boot_s {
+        m.insert("boot_s".into(), format!("{b:.2}"));
+        m.insert("suite_s".into(), format!("{:.2}", (rec.duration_ms / 1e3).max(0.0)));
+    }
+    if let Some(t) = &run.kernel_trouble {
+        m.insert("kernel_trouble".into(), t.clone());
+        m.insert("console_tail".into(), run.console_tail.clone());
+    }
+    log(&format!("{}: {} in {:.1} s ({})", k.label, crate::report::human::summary_line(&rec.summary), run.wall_s, rec.kernel.release));
+    rec
+}
+
+/// A column for a guest that produced no record: every test is ERROR with
+/// the reason, and the console tail is kept.
+fn broken_column(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, why: &str, console: &str) -> RunRecord {
+    let items = suite.files().map(|f| suite::filter(suite::expand(&f), &o.filters, false)).unwrap_or_default();
+    let results: Vec<CaseResult> = items
+        .iter()
+        .map(|(inst, h)| CaseResult {
+            name: inst.name.clone(),
+            file: inst.path.display().to_string(),
+            title: h.as_ref().map(|h| h.title.clone()).unwrap_or_default(),
+            status: Status::Error,
+            reason: Some(why.to_string()),
+            duration_ms: 0.0,
+            failure: None,
+            hints: vec![],
+            notes: vec![],
+            trace: None,
+            stderr: None,
+        })
+        .collect();
+    let release = k.package.clone();
+    let numeric = crate::case::KVersion::parse_release(&k.package_version).map(|v| [v.0, v.1, v.2]);
+    let kernel = KernelInfo { release, version: String::new(), numeric, arch: "x86_64".into(), cpus: o.smp as usize, virt: accel.name().into() };
+    let mut rec = RunRecord::new(kernel, results, 0.0, now());
+    rec.meta.insert("error".into(), why.to_string());
+    rec.meta.insert("console_tail".into(), console.to_string());
+    rec
+}
