@@ -35,14 +35,31 @@ pub fn kernel() -> KernelInfo {
         uts.as_ref().map(|u| f(u).to_string_lossy().into_owned()).unwrap_or_default()
     };
     let release = std::env::var("EPOLLCHECK_FAKE_RELEASE").unwrap_or_else(|_| field(|u| u.release()));
-    let numeric = KVersion::parse_release(&release).map(|v| [v.0, v.1, v.2]);
+    let version = field(|u| u.version());
+    let numeric = numeric_version(&release, &version).map(|v| [v.0, v.1, v.2]);
     KernelInfo {
-        version: field(|u| u.version()),
+        version,
         arch: field(|u| u.machine()),
         cpus: cpus(),
         virt: virt(),
         numeric,
         release,
+    }
+}
+
+/// The kernel's real version. Distribution kernels keep the ABI name in
+/// the release (`5.10.0-46-cloud-amd64` is 5.10.262) and say the upstream
+/// version in `uname -v` (`#1 SMP Debian 5.10.262-1 (...)`), which wins
+/// when its major.minor agrees with the release's.
+pub fn numeric_version(release: &str, version: &str) -> Option<KVersion> {
+    let from_release = KVersion::parse_release(release);
+    let from_version = ["Debian ", "Ubuntu "].iter().find_map(|d| {
+        let at = version.find(d)? + d.len();
+        KVersion::parse_release(&version[at..])
+    });
+    match (from_release, from_version) {
+        (Some(r), Some(v)) if (r.0, r.1) == (v.0, v.1) && v.2 >= r.2 => Some(v),
+        (r, _) => r,
     }
 }
 
@@ -137,6 +154,7 @@ fn probe_syscall(name: &str) -> Result<(), String> {
         "epoll_pwait2" => epoll::epoll_pwait2(-1, epoll::EventsArg::Null, 1, epoll::TimespecArg::Null, epoll::SigmaskArg::Null, 8),
         "pidfd_open" => sys::proc_probe::pidfd_open(-1),
         "memfd_create" => sys::proc_probe::memfd_create_bad(),
+        "kcmp" => sys::proc_probe::kcmp_bad(),
         other => return Err(format!("no probe for syscall {other}")),
     };
     match r {
@@ -253,6 +271,17 @@ mod tests {
         assert!(!k.release.is_empty());
         assert!(k.cpus >= 1);
         assert!(k.numeric.is_some(), "release {} did not parse", k.release);
+    }
+
+    #[test]
+    fn distribution_versions_win_over_abi_names() {
+        let v = numeric_version("5.10.0-46-cloud-amd64", "#1 SMP Debian 5.10.262-1 (2026-11-01)");
+        assert_eq!(v, Some(KVersion(5, 10, 262)));
+        let v = numeric_version("6.12.118+deb13-cloud-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.12.118-1 (2026-10-20)");
+        assert_eq!(v, Some(KVersion(6, 12, 118)));
+        assert_eq!(numeric_version("6.18.44-fc-v1147", "#1 SMP PREEMPT_DYNAMIC @0"), Some(KVersion(6, 18, 44)));
+        // A version that disagrees on major.minor is not trusted.
+        assert_eq!(numeric_version("6.1.0-5-amd64", "#1 SMP Debian 5.10.1-1"), Some(KVersion(6, 1, 0)));
     }
 
     #[test]

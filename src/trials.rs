@@ -45,7 +45,7 @@ pub fn trials(args: &Arguments) -> Vec<Trial> {
 }
 
 fn case_trial(cfg: &Arc<RunConfig>, kernel: &Arc<KernelInfo>, inst: Instance, header: Option<Header>) -> Trial {
-    let unmet = header.as_ref().and_then(|h| probe::unmet(&h.requires));
+    let unmet = header.as_ref().and_then(|h| probe::unmet(&h.requirements(&inst.variant)));
     let name = inst.name.clone();
     let (cfg, kernel) = (cfg.clone(), kernel.clone());
     let serial = header.and_then(|h| h.serial);

@@ -74,7 +74,9 @@ fn parse_pattern(sink: &ErrorSink<'_>, action: &Action, toks: &[Token], span: Sp
             return Err(sink.at(span, format!("unknown errno `{first}`")));
         }
     }
-    if let Some(n) = names::parse_i64(first) {
+    // Values from 2^63 up (an eventfd near its maximum) read back as the
+    // same 64 bits, so they are compared as two's complement.
+    if let Some(n) = names::parse_i64(first).or_else(|| names::parse_u64(first).map(|u| u as i64)) {
         return match (toks.len(), words.get(1).copied().flatten()) {
             (1, _) => Ok(Pattern::Int(n)),
             (2, Some("events" | "event")) if n >= 0 => Ok(Pattern::EventCount(n as u64)),

@@ -117,6 +117,7 @@ pub const KNOWN_SYSCALLS: &[&str] = &[
     "epoll_pwait2",
     "pidfd_open",
     "memfd_create",
+    "kcmp",
 ];
 
 /// Words before `=` that name probes, in `requires:` and `if` guards.
@@ -238,6 +239,16 @@ pub const KNOWN_KEYS: &[&str] = &[
 impl Header {
     pub fn span_of(&self, key: &str) -> Option<Span> {
         self.spans.iter().find(|(k, _)| k == key).map(|(_, s)| *s)
+    }
+
+    /// The case's requirements for one variant: a `wait` variant needs its
+    /// syscall (epoll_pwait2 is missing before 5.11).
+    pub fn requirements(&self, variant: &[super::model::VariantValue]) -> Vec<Probe> {
+        let mut r = self.requires.clone();
+        for v in variant.iter().filter(|v| v.axis == "wait") {
+            r.push(Probe::Syscall(v.value.clone()));
+        }
+        r
     }
 }
 

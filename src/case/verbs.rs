@@ -188,7 +188,15 @@ fn fixture(verb: &str, c: &mut Cursor<'_>) -> Parsed {
                 Action::Source { name, kind }
             }
             "dup" => Action::Dup { new: c.name()?, old: c.fd("OLD")? },
-            "dup2" => Action::Dup2 { old: c.fd("OLD")?, new: c.name()? },
+            "dup2" => {
+                let old = c.fd("OLD")?;
+                // NEW names an open fd, possibly a pair end (`p.r`).
+                let (new, s) = c.pos("NEW")?;
+                if !super::parse::is_fd_name(&new) {
+                    return Err(Some(c.err_at(s, format!("bad name `{new}` (an open fd such as x or p.r)"))));
+                }
+                Action::Dup2 { old, new }
+            }
             "close" => Action::Close { fd: c.fd("FD")? },
             _ => return Err(None),
         })

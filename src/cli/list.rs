@@ -23,7 +23,7 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     let mut rows = Vec::new();
     for (inst, header) in &items {
         let (title, skip) = match header {
-            Some(h) => (h.title.clone(), probe::unmet(&h.requires)),
+            Some(h) => (h.title.clone(), probe::unmet(&h.requirements(&inst.variant))),
             None => (String::new(), None),
         };
         rows.push((inst.name.clone(), inst.path.display().to_string(), title, skip));

@@ -15,6 +15,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+/// What a forked child sends back when its block ends.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ForkReport {
+    failure: Option<Failure>,
+    trace: Vec<super::trace::TraceEntry>,
+}
+
 /// The signal `interrupt` sends: a real-time signal no fixture uses, with a
 /// counting handler installed without SA_RESTART when the case starts.
 pub const INTERRUPT_SIG: i32 = 40;
@@ -77,14 +84,17 @@ pub fn spawn_fork(ctx: &mut Ctx, name: &str, body: &Block) -> Flow {
             ctx.thread = name.to_string();
             ctx.slot = None;
             run_block(ctx, body);
-            let code = match ctx.sh.take_failure() {
-                Some(f) => {
-                    let json = serde_json::to_vec(&f).unwrap_or_default();
-                    let _ = io::write(w, &json);
-                    1
+            let failure = ctx.sh.take_failure();
+            let code = i32::from(failure.is_some());
+            let (trace, _) = ctx.sh.trace.take();
+            let json = serde_json::to_vec(&ForkReport { failure, trace }).unwrap_or_default();
+            let mut sent = 0;
+            while sent < json.len() {
+                match io::write(w, &json[sent..]) {
+                    Ok(n) if n > 0 => sent += n as usize,
+                    _ => break,
                 }
-                None => 0,
-            };
+            }
             proc::exit_now(code)
         }
         Ok(pid) => {
@@ -271,9 +281,15 @@ fn join_fork(ctx: &Ctx, name: &str, f: &ForkTask, deadline: Instant) -> Result<(
         }
         report.extend_from_slice(&buf[..n as usize]);
     }
-    if let Ok(fail) = serde_json::from_slice::<Failure>(&report) {
-        ctx.sh.fail(fail);
-        return Ok(());
+    if let Ok(r) = serde_json::from_slice::<ForkReport>(&report) {
+        // The child's steps join the case's trace, so --trace shows them.
+        for e in r.trace {
+            ctx.sh.trace.push(e);
+        }
+        if let Some(fail) = r.failure {
+            ctx.sh.fail(fail);
+            return Ok(());
+        }
     }
     if libc::WIFSIGNALED(status) {
         return Err(ctx.error(format!("child {name} was killed by {}", signal_name(libc::WTERMSIG(status)))));

@@ -53,7 +53,7 @@ pub fn run_instance(cfg: &RunConfig, inst: &Instance, kernel: &KernelInfo) -> Ca
             return CaseResult { status: Status::Error, reason: Some(e.to_string()), ..base(inst, &file, "", started) };
         }
     };
-    if let Some(reason) = crate::probe::unmet(&case.header.requires).filter(|_| cfg.check_requires) {
+    if let Some(reason) = crate::probe::unmet(&case.header.requirements(&inst.variant)).filter(|_| cfg.check_requires) {
         return CaseResult { status: Status::Skip, reason: Some(reason), ..base(inst, &file, &case.header.title, started) };
     }
     let mut r = spawn_and_wait(cfg, inst, &case, kernel);

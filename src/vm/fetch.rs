@@ -117,7 +117,8 @@ impl Apt {
         let newest = std::fs::read_dir(&lists)
             .ok()?
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with("_Packages"))
+            // apt keeps lists compressed: `..._Packages.lz4`.
+            .filter(|e| e.file_name().to_string_lossy().contains("_Packages"))
             .filter_map(|e| e.metadata().ok()?.modified().ok())
             .max()?;
         newest.elapsed().ok()
