@@ -5,7 +5,7 @@ use crate::report::RunRecord;
 use crate::suite::Suite;
 use crate::vm::matrix::{Options, run};
 use crate::vm::qemu::Accel;
-use crate::vm::spec::{DEFAULT, KernelSpec};
+use crate::vm::spec::{DEFAULT, KernelSpec, Target};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,8 @@ needs: qemu-system-x86_64 (apt-get install qemu-system-x86); apt-get, dpkg
 and debian-archive-keyring to fetch Debian kernels; busybox-static for --shell.
 
 options:
-  --kernel SPEC       a kernel to run (repeatable)
+  --kernel SPEC       a kernel to run (repeatable); SPEC,WORD,... adds kernel
+                      command-line words for that kernel (debian:6.12,mitigations=off)
   --jobs N            kernels at once (default: the number of CPUs)
   --accel kvm|tcg     skip the KVM probe (default: KVM where a test boot works, else TCG)
   --deadline SECS     per-kernel deadline (default 600)
@@ -47,9 +48,9 @@ pub fn main(args: &[String]) -> Result<i32, String> {
         let records: Result<Vec<(String, RunRecord)>, String> = p.pos.iter().map(|f| RunRecord::load(std::path::Path::new(f)).map(|r| (r.meta.get("kernel_spec").cloned().unwrap_or_else(|| r.kernel.release.clone()), r))).collect();
         return write(build(records?), &out);
     }
-    let specs: Vec<KernelSpec> = match p.values("kernel") {
-        v if v.is_empty() => DEFAULT.iter().map(|s| KernelSpec::parse(s)).collect::<Result<_, _>>()?,
-        v => v.iter().map(|s| KernelSpec::parse(s)).collect::<Result<_, _>>()?,
+    let targets: Vec<Target> = match p.values("kernel") {
+        v if v.is_empty() => DEFAULT.iter().map(|s| Target::parse(s)).collect::<Result<_, _>>()?,
+        v => v.iter().map(|s| Target::parse(s)).collect::<Result<_, _>>()?,
     };
     let accel = match p.value("accel") {
         None | Some("auto") => None,
@@ -59,10 +60,11 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     };
     let suite = Suite::locate()?;
     if p.flag("shell") {
+        let specs: Vec<KernelSpec> = targets.iter().map(|t| t.spec.clone()).collect();
         return super::matrix_shell::main(&suite, &specs, accel);
     }
     let o = Options {
-        specs,
+        targets,
         jobs: p.number("jobs")?.map(|j| j as usize).unwrap_or_else(crate::probe::cpus),
         accel,
         deadline: Duration::from_secs(p.number("deadline")?.unwrap_or(600)),
@@ -74,9 +76,18 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     let start = Instant::now();
     let log = |m: &str| eprintln!("[{:>6.1}s] {m}", start.elapsed().as_secs_f64());
     let cols = run(&suite, &o, &log)?;
+    let mut used = std::collections::BTreeSet::new();
     for (_, rec) in &cols {
-        let path = out.join(format!("{}.json", rec.kernel.release.replace('/', "_")));
-        super::run::save(rec, &path)?;
+        // One file per kernel, named after its release; a second column on
+        // the same release (other command-line words) gets a suffix.
+        let base = rec.kernel.release.replace('/', "_");
+        let mut name = base.clone();
+        let mut n = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        super::run::save(rec, &out.join(format!("{name}.json")))?;
     }
     eprintln!("matrix of {} kernels in {:.1} s", cols.len(), start.elapsed().as_secs_f64());
     write(build(cols), &out)

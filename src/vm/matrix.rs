@@ -5,7 +5,7 @@
 
 use super::fetch::{self, Kernel};
 use super::qemu::{self, Accel, GuestRun, Outcome, VmOptions};
-use super::spec::KernelSpec;
+use super::spec::{KernelSpec, Target};
 use crate::exec::RunConfig;
 use crate::probe::KernelInfo;
 use crate::report::{CaseResult, RunRecord, Status};
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub specs: Vec<KernelSpec>,
+    pub targets: Vec<Target>,
     pub jobs: usize,
     /// None: KVM if it really works here, else TCG.
     pub accel: Option<Accel>,
@@ -33,25 +33,27 @@ pub type Column = (String, RunRecord);
 
 enum Job {
     Host,
-    Vm(Kernel),
+    Vm(Kernel, Vec<String>),
 }
 
 pub fn run(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<Vec<Column>, String> {
     let mut jobs = Vec::new();
     let mut kernels = Vec::new();
-    for spec in &o.specs {
-        match spec {
-            KernelSpec::Host => jobs.push((spec.label(), Job::Host)),
+    for t in &o.targets {
+        match &t.spec {
+            KernelSpec::Host => jobs.push((t.text.clone(), Job::Host)),
             KernelSpec::Debian(series) => {
-                let k = fetch::debian_kernel(series, o.refresh, &|m| log(m))?;
+                let mut k = fetch::debian_kernel(series, o.refresh, &|m| log(m))?;
                 log(&format!("{}: {} {} ({})", k.label, k.package, k.package_version, k.image.display()));
+                k.label = t.text.clone();
                 kernels.push(k.clone());
-                jobs.push((spec.label(), Job::Vm(k)));
+                jobs.push((t.text.clone(), Job::Vm(k, t.append.clone())));
             }
             KernelSpec::Image(p) => {
-                let k = image_kernel(p);
+                let mut k = image_kernel(p);
+                k.label = t.text.clone();
                 kernels.push(k.clone());
-                jobs.push((spec.label(), Job::Vm(k)));
+                jobs.push((t.text.clone(), Job::Vm(k, t.append.clone())));
             }
         }
     }
@@ -71,7 +73,7 @@ pub fn run(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<Ve
                 let Some((i, (label, job))) = crate::exec::state::lock(&queue).pop_front() else { break };
                 let r = match job {
                     Job::Host => run_host(suite, o, log),
-                    Job::Vm(k) => run_vm(suite, o, &k, accel, &work.path().join(format!("k{i}")), log),
+                    Job::Vm(k, append) => run_vm(suite, o, &k, &append, accel, &work.path().join(format!("k{i}")), log),
                 };
                 match r {
                     Ok(rec) => crate::exec::state::lock(&results).push((i, (label, rec))),
@@ -144,12 +146,13 @@ fn run_host(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<R
     Ok(rec)
 }
 
-fn run_vm(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, work: &std::path::Path, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
+fn run_vm(suite: &Suite, o: &Options, k: &Kernel, append: &[String], accel: Accel, work: &std::path::Path, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let initrd = work.join("initrd.cpio");
     let size = build_initrd(suite, k, &initrd)?;
     let scale = if accel == Accel::Tcg { 4.0 } else { 1.5 };
-    let vo = VmOptions { accel, smp: o.smp, mem_mb: 1024, deadline: o.deadline, timeout_scale: scale, jobs: 2, filters: o.filters.clone(), append: o.append.clone() };
+    let all_append: Vec<String> = o.append.iter().chain(append).cloned().collect();
+    let vo = VmOptions { accel, smp: o.smp, mem_mb: 1024, deadline: o.deadline, timeout_scale: scale, jobs: 2, filters: o.filters.clone(), append: all_append };
     log(&format!("{}: booting ({}, {} vCPUs, initramfs {:.1} MB)", k.label, accel.name(), o.smp, size as f64 / 1e6));
     let last = Mutex::new(Instant::now() - Duration::from_secs(10));
     let progress = |p: &str| {
@@ -160,10 +163,11 @@ fn run_vm(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, work: &std::path
         }
     };
     let run = qemu::run(&k.image, &initrd, &vo, work, &progress);
-    Ok(record_of(suite, o, k, accel, run, log))
+    Ok(record_of(suite, o, k, append, accel, run, log))
 }
 
-fn record_of(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, run: GuestRun, log: &(dyn Fn(&str) + Sync)) -> RunRecord {
+#[allow(clippy::too_many_arguments)]
+fn record_of(suite: &Suite, o: &Options, k: &Kernel, append: &[String], accel: Accel, run: GuestRun, log: &(dyn Fn(&str) + Sync)) -> RunRecord {
     let mut rec = match run.outcome {
         Outcome::Record { record, .. } => *record,
         Outcome::Died(why) => broken_column(suite, o, k, accel, &format!("the VM died without a result: {why}"), &run.console_tail),
@@ -171,6 +175,9 @@ fn record_of(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, run: GuestRun
     };
     let m = &mut rec.meta;
     m.insert("kernel_spec".into(), k.label.clone());
+    if !append.is_empty() {
+        m.insert("append".into(), append.join(" "));
+    }
     m.insert("package".into(), k.package.clone());
     m.insert("package_version".into(), k.package_version.clone());
     m.insert("source_url".into(), k.source_url.clone());

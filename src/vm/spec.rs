@@ -10,6 +10,27 @@ pub enum KernelSpec {
     Host,
 }
 
+/// A spec with extra kernel command-line words: `debian:6.12,mitigations=off`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub spec: KernelSpec,
+    pub append: Vec<String>,
+    /// As the user wrote it, for the column label.
+    pub text: String,
+}
+
+impl Target {
+    pub fn parse(s: &str) -> Result<Target, String> {
+        let mut parts = s.split(',');
+        let spec = KernelSpec::parse(parts.next().unwrap_or(""))?;
+        let append: Vec<String> = parts.filter(|p| !p.is_empty()).map(str::to_string).collect();
+        if spec == KernelSpec::Host && !append.is_empty() {
+            return Err(format!("--kernel {s}: the host's command line cannot be changed"));
+        }
+        Ok(Target { spec, append, text: s.to_string() })
+    }
+}
+
 /// The default matrix: four Debian series and the host.
 pub const DEFAULT: &[&str] = &["debian:5.10", "debian:6.1", "debian:6.12", "debian:sid", "host"];
 
