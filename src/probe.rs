@@ -127,6 +127,12 @@ fn run_probe(p: &Probe) -> Result<(), String> {
             let have = cpus();
             if have >= *n as usize { Ok(()) } else { Err(format!("needs {n} CPUs ({have} available)")) }
         }
+        Probe::NoFile(n) => {
+            let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map(|(_, h)| h).unwrap_or(0);
+            // Case processes cap their own limit at 8192 (exec::limits).
+            let usable = hard.min(8192);
+            if usable >= *n { Ok(()) } else { Err(format!("needs {n} open files (the hard RLIMIT_NOFILE allows {usable})")) }
+        }
         Probe::Ipv6 => probe_ipv6(),
         Probe::Path(path) => {
             if std::path::Path::new(path).exists() { Ok(()) } else { Err(format!("{path} does not exist")) }

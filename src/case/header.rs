@@ -83,6 +83,8 @@ pub enum Probe {
     Root,
     Cap(String),
     Cpus(u32),
+    /// The hard RLIMIT_NOFILE allows at least this many fds.
+    NoFile(u64),
     Ipv6,
     Path(String),
     Config(String),
@@ -100,6 +102,7 @@ impl fmt::Display for Probe {
             Probe::Root => write!(f, "root"),
             Probe::Cap(c) => write!(f, "cap={c}"),
             Probe::Cpus(n) => write!(f, "cpus>={n}"),
+            Probe::NoFile(n) => write!(f, "nofile>={n}"),
             Probe::Ipv6 => write!(f, "ipv6"),
             Probe::Path(p) => write!(f, "path={p}"),
             Probe::Config(c) => write!(f, "config={c}"),
@@ -136,6 +139,9 @@ impl Probe {
         if word == "disruptive" {
             return Ok(Probe::Disruptive);
         }
+        if let Some(n) = word.strip_prefix("nofile>=") {
+            return n.parse().map(Probe::NoFile).map_err(|_| format!("bad fd count in `{word}` (expected e.g. nofile>=2048)"));
+        }
         if let Some(n) = word.strip_prefix("cpus>=") {
             return n
                 .parse()
@@ -165,7 +171,7 @@ impl Probe {
 
 fn unknown_probe(word: &str) -> String {
     format!(
-        "unknown requirement `{word}` (expected syscall=NAME, flag=EPOLLXXX, ioctl=NAME, root, cap=NAME, cpus>=N, ipv6, disruptive, path=PATH or config=NAME)"
+        "unknown requirement `{word}` (expected syscall=NAME, flag=EPOLLXXX, ioctl=NAME, root, cap=NAME, cpus>=N, nofile>=N, ipv6, disruptive, path=PATH or config=NAME)"
     )
 }
 

@@ -200,6 +200,10 @@ pub fn awake(ctx: &mut Ctx, names: &[String], window: Duration) -> StepResult {
         let woke = threads.iter().filter(|(t, m)| t.progress.load(Ordering::SeqCst) > *m).count();
         let settled = threads.iter().all(|(t, m)| t.progress.load(Ordering::SeqCst) > *m || t.sleeping() == Sleep::Asleep);
         let now = Instant::now();
+        if woke == threads.len() {
+            // Every waiter is past its call: nothing can change any more.
+            return Ok(Exec { outcome: Outcome::Ret(woke as i64), call: call!(ctx, "awake {}: all {woke} woke", names.join(" ")) });
+        }
         match (settled, quiet_since) {
             (true, Some(since)) if now - since >= window => {
                 return Ok(Exec { outcome: Outcome::Ret(woke as i64), call: call!(ctx, "awake {}: {woke} woke", names.join(" ")) });
