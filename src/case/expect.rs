@@ -215,5 +215,6 @@ fn no_errno(a: &Action) -> bool {
             | Action::Yield
             | Action::Handled { .. }
             | Action::Took { .. }
+            | Action::Dice { .. }
     )
 }

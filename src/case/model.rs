@@ -359,6 +359,9 @@ pub enum Action {
     Interrupt { names: Vec<String> },
     Join { names: Vec<String>, within: Option<Duration> },
     Yield,
+    /// A uniformly random integer in 0..SIDES (/dev/urandom): for randomised
+    /// cases, and for testing the tooling with a case that fails by chance.
+    Dice { sides: u64 },
     Claim { fd: FdRef },
     Release { fd: FdRef },
     // Counters and statistics.

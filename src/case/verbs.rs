@@ -77,6 +77,7 @@ pub const VERBS: &[(&str, &str)] = &[
     ("interrupt", "interrupt THREAD..."),
     ("join", "join THREAD|CHILD... [within=DURATION]"),
     ("yield", "yield"),
+    ("dice", "dice SIDES => N"),
     ("claim", "claim FD => COUNT-OF-OTHER-HOLDERS"),
     ("release", "release FD"),
     ("reset", "reset COUNTER..."),
@@ -485,6 +486,13 @@ fn control(verb: &str, c: &mut Cursor<'_>) -> Parsed {
             "interrupt" => Action::Interrupt { names: c.idents("THREAD")? },
             "join" => Action::Join { names: c.idents("THREAD")?, within: c.kv_duration("within")? },
             "yield" => Action::Yield,
+            "dice" => {
+                let sides = c.int("SIDES")?;
+                if sides < 1 {
+                    return Err(Some(c.err_at(c.verb_span(), "dice needs at least one side")));
+                }
+                Action::Dice { sides: sides as u64 }
+            }
             "fdinfo" => Action::Fdinfo { ep: c.fd("EP")?, fd: c.fd("FD")? },
             "kcmp" => Action::Kcmp { ep: c.fd("EP")?, fd: c.fd("FD")? },
             "took" => {

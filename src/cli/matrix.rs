@@ -39,14 +39,16 @@ options:
   --shell             boot one kernel to an interactive shell with the suite inside
   --merge             do not run anything: merge the given run records
   --append WORD       extra kernel command-line word (repeatable)
+  --format FMT        also print the result as ktap, junit or json on stdout
 ";
 
 pub fn main(args: &[String]) -> Result<i32, String> {
-    let p = super::parse("matrix", args, &["kernel", "jobs", "accel", "deadline", "out", "append"], &["refresh", "shell", "merge"])?;
+    let p = super::parse("matrix", args, &["kernel", "jobs", "accel", "deadline", "out", "append", "format"], &["refresh", "shell", "merge"])?;
     let out = PathBuf::from(p.value("out").unwrap_or("results"));
+    let format = super::run::Format::parse(p.value("format"))?;
     if p.flag("merge") {
         let records: Result<Vec<(String, RunRecord)>, String> = p.pos.iter().map(|f| RunRecord::load(std::path::Path::new(f)).map(|r| (r.meta.get("kernel_spec").cloned().unwrap_or_else(|| r.kernel.release.clone()), r))).collect();
-        return write(build(records?), &out);
+        return write(records?, &out, format);
     }
     let targets: Vec<Target> = match p.values("kernel") {
         v if v.is_empty() => DEFAULT.iter().map(|s| Target::parse(s)).collect::<Result<_, _>>()?,
@@ -72,6 +74,7 @@ pub fn main(args: &[String]) -> Result<i32, String> {
         filters: p.pos.clone(),
         append: p.values("append"),
         smp: 2,
+        record_trace: false,
     };
     let start = Instant::now();
     let log = |m: &str| eprintln!("[{:>6.1}s] {m}", start.elapsed().as_secs_f64());
@@ -90,18 +93,25 @@ pub fn main(args: &[String]) -> Result<i32, String> {
         super::run::save(rec, &out.join(format!("{name}.json")))?;
     }
     eprintln!("matrix of {} kernels in {:.1} s", cols.len(), start.elapsed().as_secs_f64());
-    write(build(cols), &out)
+    write(cols, &out, format)
 }
 
-fn write(m: crate::report::matrix::Matrix, out: &std::path::Path) -> Result<i32, String> {
+fn write(cols: Vec<(String, RunRecord)>, out: &std::path::Path, format: super::run::Format) -> Result<i32, String> {
+    if format != super::run::Format::Human {
+        print!("{}", format.render(&cols)?);
+    }
+    let m = build(cols);
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let w = |name: &str, text: String| std::fs::write(out.join(name), text).map_err(|e| format!("cannot write {}: {e}", out.join(name).display()));
     w("matrix.json", serde_json::to_string_pretty(&m).map_err(|e| e.to_string())? + "\n")?;
     w("matrix.md", to_markdown(&m))?;
     w("matrix.html", crate::report::html::to_html(&m))?;
+    let human = format == super::run::Format::Human;
     for c in &m.columns {
-        println!("{:<14} {:<40} {}", c.label, c.release, crate::report::human::summary_line(&c.totals));
+        let line = format!("{:<14} {:<40} {}", c.label, c.release, crate::report::human::summary_line(&c.totals));
+        if human { println!("{line}") } else { eprintln!("{line}") }
     }
-    println!("{} differing tests; wrote {}/matrix.{{json,md,html}}", m.differences.len(), out.display());
+    let line = format!("{} differing tests; wrote {}/matrix.{{json,md,html}}", m.differences.len(), out.display());
+    if human { println!("{line}") } else { eprintln!("{line}") }
     Ok(if has_failures(&m) { 1 } else { 0 })
 }

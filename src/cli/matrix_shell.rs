@@ -10,6 +10,7 @@ pub fn main(suite: &Suite, specs: &[KernelSpec], accel: Option<Accel>) -> Result
     let k = match spec {
         KernelSpec::Debian(s) => fetch::debian_kernel(s, false, &|m| eprintln!("{m}"))?,
         KernelSpec::Image(p) => fetch::Kernel { label: p.display().to_string(), image: p.clone(), config: None, package: String::new(), package_version: String::new(), source_url: String::new() },
+        KernelSpec::Cached(dir) => fetch::load_cached(dir)?,
         KernelSpec::Host => return Err("--shell needs a kernel to boot, not the host".into()),
     };
     let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(std::path::PathBuf::from).find(|p| p.is_file());

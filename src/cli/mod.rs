@@ -1,11 +1,14 @@
 //! The `epollcheck` command line.
 
 mod args;
+mod bisect;
 mod check;
 mod coverage;
 mod list;
 mod matrix;
 mod matrix_shell;
+mod records;
+mod repro;
 mod run;
 mod soak;
 
@@ -22,6 +25,10 @@ usage:
   epollcheck soak [FILTER...] --runs N   run again and again; report every status that ever changed
   epollcheck coverage [--check]          write (or check) docs/coverage.md
   epollcheck matrix [--kernel SPEC]...   run the suite on several kernels (qemu) and the host, side by side
+  epollcheck export kcidb RUN.json...    run records as KernelCI KCIDB data
+  epollcheck diff OLD.json NEW.json      regressions and fixes between two runs
+  epollcheck repro CASE --until-fail     one case again and again; the failing run's full trace
+  epollcheck bisect CASE                 one case on every cached kernel; where its result changes
   epollcheck help [COMMAND]              this text, or a command's options
 
 FILTER matches part of a test name (oneshot::disarm) or a case file path.
@@ -46,12 +53,16 @@ pub fn main(argv: &[String]) -> i32 {
         "soak" => soak::main(rest),
         "coverage" => coverage::main(rest),
         "matrix" => matrix::main(rest),
+        "export" => records::export(rest),
+        "diff" => records::diff_main(rest),
+        "repro" => repro::main(rest),
+        "bisect" => bisect::main(rest),
         "help" | "--help" | "-h" => return help(rest.first().map(|s| s.as_str())),
         "--version" | "version" => {
             println!("epollcheck {}", env!("CARGO_PKG_VERSION"));
             return 0;
         }
-        other => Err(format!("unknown command `{other}` (commands: run, list, check, soak, coverage, matrix, help)")),
+        other => Err(format!("unknown command `{other}` (commands: run, list, check, soak, coverage, matrix, export, diff, repro, bisect, help)")),
     };
     match r {
         Ok(code) => code,
@@ -70,6 +81,10 @@ fn help(cmd: Option<&str>) -> i32 {
         Some("soak") => print!("{}", soak::HELP),
         Some("coverage") => print!("{}", coverage::HELP),
         Some("matrix") => print!("{}", matrix::HELP),
+        Some("export") => print!("{}", records::EXPORT_HELP),
+        Some("diff") => print!("{}", records::DIFF_HELP),
+        Some("repro") => print!("{}", repro::HELP),
+        Some("bisect") => print!("{}", bisect::HELP),
         _ => print!("{USAGE}"),
     }
     0

@@ -21,15 +21,19 @@ options:
   --exact             FILTERs must equal whole test names
   --include-skipped   run cases even when their requirements are not met
   --quiet             no progress line and no table, only the summary
+  --format FMT        human (default), ktap, junit or json (the run record) on stdout
+  --record-trace      keep every step's trace in the run record
   --trace CASE        run the one case file CASE (a path or a test name) and print
                       every step: the call as made, its raw result and timing
 ";
 
 pub fn main(args: &[String]) -> Result<i32, String> {
-    let p = super::parse("run", args, &["out", "jobs", "trace"], &["exact", "include-skipped", "quiet"])?;
+    let p = super::parse("run", args, &["out", "jobs", "trace", "format"], &["exact", "include-skipped", "quiet", "record-trace"])?;
+    let format = Format::parse(p.value("format"))?;
     let suite = Suite::locate()?;
     let mut cfg = RunConfig::new(&suite.root)?;
     cfg.check_requires = !p.flag("include-skipped");
+    cfg.trace = p.flag("record-trace");
     if let Some(case) = p.value("trace") {
         if !p.pos.is_empty() {
             return Err("--trace takes one case; give it as --trace CASE without other filters".into());
@@ -42,7 +46,7 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     }
     let jobs = p.number("jobs")?.map(|j| j as usize).unwrap_or_else(crate::probe::cpus).max(1);
     let kernel = crate::probe::kernel();
-    let quiet = p.flag("quiet");
+    let quiet = p.flag("quiet") || format != Format::Human;
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let start = Instant::now();
     let total = items.len();
@@ -60,7 +64,13 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     let record = RunRecord::new(kernel, results, dur, started_at);
     let out = p.value("out").map(PathBuf::from).unwrap_or_else(|| default_record_path(&record.kernel.release));
     save(&record, &out)?;
-    println!("{} in {:.1} s; run record: {}", summary_line(&record.summary), dur / 1e3, out.display());
+    let line = format!("{} in {:.1} s; run record: {}", summary_line(&record.summary), dur / 1e3, out.display());
+    if format == Format::Human {
+        println!("{line}");
+    } else {
+        eprintln!("{line}");
+        print!("{}", format.render(&[(record.kernel.release.clone(), record.clone())])?);
+    }
     Ok(exit_code(&record.results))
 }
 
@@ -135,4 +145,38 @@ pub fn print_trace(r: &CaseResult) {
     }
     let status = r.status;
     println!("== {status}{}", if status == Status::Pass { String::new() } else { format!("\n{}", failure_message(r)) });
+}
+
+/// The machine-readable renderings of `run` and `matrix`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Ktap,
+    Junit,
+    Json,
+}
+
+impl Format {
+    pub fn parse(v: Option<&str>) -> Result<Format, String> {
+        Ok(match v {
+            None | Some("human") => Format::Human,
+            Some("ktap") => Format::Ktap,
+            Some("junit") => Format::Junit,
+            Some("json") => Format::Json,
+            Some(f) => return Err(format!("--format {f}: expected human, ktap, junit or json")),
+        })
+    }
+
+    /// One run (a single column) or several (a matrix).
+    pub fn render(self, cols: &[(String, RunRecord)]) -> Result<String, String> {
+        use crate::report::{junit, ktap};
+        Ok(match (self, cols) {
+            (Format::Ktap, [(_, one)]) => ktap::run_ktap(one),
+            (Format::Ktap, many) => ktap::matrix_ktap(many),
+            (Format::Junit, cols) => junit::to_junit(cols),
+            (Format::Json, [(_, one)]) => serde_json::to_string_pretty(one).map_err(|e| e.to_string())? + "\n",
+            (Format::Json, many) => serde_json::to_string_pretty(&crate::report::matrix::build(many.to_vec())).map_err(|e| e.to_string())? + "\n",
+            (Format::Human, _) => String::new(),
+        })
+    }
 }

@@ -38,6 +38,13 @@ pub fn execute(ctx: &mut Ctx, a: &Action) -> StepResult {
         Action::Awake { names, window } => super::concurrency::awake(ctx, names, *window),
         Action::Interrupt { names } => super::concurrency::interrupt(ctx, names),
         Action::Join { names, within } => super::concurrency::join(ctx, names, *within),
+        Action::Dice { sides } => {
+            let mut b = [0u8; 8];
+            std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").map_err(|e| ctx.error(format!("cannot open /dev/urandom: {e}")))?, &mut b)
+                .map_err(|e| ctx.error(format!("cannot read /dev/urandom: {e}")))?;
+            let roll = u64::from_ne_bytes(b) % sides;
+            Ok(Exec { outcome: Outcome::Ret(roll as i64), call: call!(ctx, "dice {sides}: rolled {roll}") })
+        }
         Action::Yield => {
             std::thread::yield_now();
             Ok(Exec { outcome: Outcome::Ret(0), call: call!(ctx, "sched_yield()") })

@@ -32,6 +32,14 @@ pub struct Failure {
 }
 
 impl Failure {
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            FailKind::Fail => "FAIL",
+            FailKind::Error => "ERROR",
+            FailKind::Skip => "SKIP",
+        }
+    }
+
     /// `path:line: step`, the first line of every failure message.
     pub fn headline(&self) -> String {
         format!("{}:{}: {}", self.path, self.line, self.step)

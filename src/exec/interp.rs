@@ -212,6 +212,10 @@ fn run_op(ctx: &mut Ctx, op: &Op) -> Flow {
     let exec = match result {
         Ok(e) => e,
         Err(f) => {
+            if ctx.tracing() {
+                let failed = Exec { outcome: Outcome::Ret(0), call: Some(format!("({})", f.observed)) };
+                push_trace(ctx, &failed, started, elapsed);
+            }
             ctx.sh.fail(f);
             return Flow::Stop;
         }

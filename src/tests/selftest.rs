@@ -30,14 +30,14 @@ fn expected_model() -> Vec<(String, Status, String)> {
         .collect()
 }
 
-/// Processes started for our cases carry EPOLLCHECK_CHILD naming a case
-/// under `marker`; none may be left once a run is over.
-fn leftover_case_processes(marker: &str) -> Vec<String> {
+/// Processes started for our cases inherit the run's environment, so a
+/// unique variable marks them; none may be left once a run is over.
+fn leftover_case_processes(tag: &str) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let env = std::fs::read(entry.path().join("environ")).unwrap_or_default();
         let env = String::from_utf8_lossy(&env);
-        if env.contains("EPOLLCHECK_CHILD=") && env.contains(marker) {
+        if env.contains("EPOLLCHECK_CHILD=") && env.contains(tag) {
             out.push(entry.file_name().to_string_lossy().into_owned());
         }
     }
@@ -47,8 +47,10 @@ fn leftover_case_processes(marker: &str) -> Vec<String> {
 #[test]
 fn every_status_comes_out_as_the_model_says() {
     let out = std::env::temp_dir().join(format!("epollcheck-selftest-{}.json", std::process::id()));
+    let tag = format!("EPOLLCHECK_SELFTEST_TAG=run-{}", std::process::id());
     let run = epollcheck()
         .env("EPOLLCHECK_ROOT", root().join("fixtures/selftest"))
+        .env("EPOLLCHECK_SELFTEST_TAG", tag.trim_start_matches("EPOLLCHECK_SELFTEST_TAG="))
         .args(["run", "--quiet", "--out"])
         .arg(&out)
         .output()
@@ -72,7 +74,7 @@ fn every_status_comes_out_as_the_model_says() {
     assert_eq!(fail.failure.as_ref().unwrap().line, 8);
     assert!(record.kernel.numeric.is_some());
     assert_eq!(record.summary[&Status::Pass], 3);
-    assert!(leftover_case_processes("cases/status/").is_empty(), "case processes outlived the run");
+    assert!(leftover_case_processes(&tag).is_empty(), "case processes outlived the run");
     let _ = std::fs::remove_file(out);
 }
 
@@ -112,4 +114,72 @@ fn check_reports_file_line_and_column() {
     let ok = epollcheck().args(["check"]).output().unwrap();
     assert_eq!(ok.status.code(), Some(0), "the shipped cases all parse: {}", String::from_utf8_lossy(&ok.stderr));
     assert!(Path::new(&root().join("cases")).is_dir());
+}
+
+#[test]
+fn repro_until_fail_finds_a_rare_failure() {
+    // fixtures/flaky's case fails when a 300-sided die shows 0. In 20000
+    // runs the chance of never seeing it is (299/300)^20000, about 1e-29.
+    let out = epollcheck()
+        .env("EPOLLCHECK_ROOT", root().join("fixtures/flaky"))
+        .args(["repro", "flaky::one_in_300", "--until-fail", "--repeat", "20000"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL x1"), "{text}");
+    assert!(text.contains("cases/flaky/one-in-300.ept:10: check roll > 0"), "{text}");
+    assert!(text.contains("dice 300: rolled 0 = 0"), "the failing run's trace is printed: {text}");
+}
+
+#[test]
+fn diff_names_regressions_and_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |root: &str, out: &str| {
+        epollcheck().env("EPOLLCHECK_ROOT", root).args(["run", "--quiet", "--out", out]).output().unwrap();
+    };
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    run(&root().join("fixtures/selftest").display().to_string(), a.to_str().unwrap());
+    // The same record with one test made worse and one made better.
+    let mut rec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&a).unwrap()).unwrap();
+    for r in rec["results"].as_array_mut().unwrap() {
+        match r["name"].as_str().unwrap() {
+            "status::pass" => r["status"] = "FAIL".into(),
+            "status::fail" => r["status"] = "PASS".into(),
+            _ => {}
+        }
+    }
+    std::fs::write(&b, rec.to_string()).unwrap();
+    let out = epollcheck().args(["diff"]).arg(&a).arg(&b).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "regressions make diff exit 1: {text}");
+    assert!(text.contains("1 regressions, 1 fixes"), "{text}");
+    assert!(text.contains("status::pass: PASS -> FAIL"), "{text}");
+    assert!(text.contains("status::fail: FAIL -> PASS"), "{text}");
+    let same = epollcheck().args(["diff"]).arg(&a).arg(&a).output().unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("No changes."));
+}
+
+#[test]
+fn machine_formats_agree_with_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("r.json");
+    let ktap = epollcheck()
+        .env("EPOLLCHECK_ROOT", root().join("fixtures/selftest"))
+        .args(["run", "--format", "ktap", "--out"])
+        .arg(&rec)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ktap.stdout);
+    assert!(text.starts_with("KTAP version 1\n"), "{text}");
+    assert!(text.contains("\n1..16\n"), "{text}");
+    assert!(text.contains("ok 15 status::xfail # XFAIL known-bad"), "{text}");
+    assert!(text.contains("not ok 12 status::timeout # TIMEOUT no result within 1s"), "{text}");
+    assert!(text.contains("ok 10 status::skip # SKIP needs 100000 CPUs"), "{text}");
+    let kcidb = epollcheck().args(["export", "kcidb"]).arg(&rec).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&kcidb.stdout).unwrap();
+    assert_eq!(v["version"]["major"], 5);
+    assert_eq!(v["tests"].as_array().unwrap().len(), 16);
+    assert!(v["tests"].as_array().unwrap().iter().any(|t| t["path"] == "epollcheck.status.xfail" && t["status"] == "PASS" && t["misc"]["epollcheck_status"] == "XFAIL"));
 }

@@ -186,6 +186,28 @@ pub fn debian_kernel(series: &Series, refresh: bool, log: &dyn Fn(&str)) -> Resu
     Err(format!("every candidate for {} failed to download:\n  {}", series.label(), errors.join("\n  ")))
 }
 
+/// Every kernel in the cache, each with the directory it lives in.
+pub fn all_cached() -> Vec<(PathBuf, Kernel)> {
+    let root = cache_dir().join("kernels");
+    let mut out = Vec::new();
+    for series in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        for k in std::fs::read_dir(series.path()).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(k.path().join("SOURCE.json")).unwrap_or_default();
+            if let Ok(kernel) = serde_json::from_str::<Kernel>(&text) {
+                if kernel.image.exists() {
+                    out.push((k.path(), kernel));
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn load_cached(dir: &Path) -> Result<Kernel, String> {
+    let text = std::fs::read_to_string(dir.join("SOURCE.json")).map_err(|e| format!("{}: not a cached kernel ({e})", dir.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}/SOURCE.json: {e}", dir.display()))
+}
+
 fn newest_cached(kdir: &Path) -> Option<Kernel> {
     let mut found: Vec<Kernel> = std::fs::read_dir(kdir)
         .ok()?

@@ -94,6 +94,9 @@ fn suite_command(p: &Params) -> Command {
     let mut cmd = Command::new("/bin/epollcheck");
     cmd.arg("run").arg("--quiet").args(["--out", "/tmp/record.json"]);
     cmd.args(["--jobs", p.get("jobs").unwrap_or("2")]);
+    if p.get("trace").is_some() {
+        cmd.args(["--record-trace", "--exact"]);
+    }
     for f in p.get("filter").unwrap_or("").split(',').filter(|f| !f.is_empty()) {
         cmd.arg(f);
     }

@@ -26,6 +26,8 @@ pub struct Options {
     pub filters: Vec<String>,
     pub append: Vec<String>,
     pub smp: u32,
+    /// Keep every step's trace in the records (bisect shows them).
+    pub record_trace: bool,
 }
 
 /// One column of the matrix: the label asked for and the record it got.
@@ -48,6 +50,12 @@ pub fn run(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<Ve
                 k.label = t.text.clone();
                 kernels.push(k.clone());
                 jobs.push((t.text.clone(), Job::Vm(k, t.append.clone())));
+            }
+            KernelSpec::Cached(dir) => {
+                let mut k = fetch::load_cached(dir)?;
+                k.label = format!("{} {}", k.package, k.package_version);
+                kernels.push(k.clone());
+                jobs.push((k.label.clone(), Job::Vm(k, t.append.clone())));
             }
             KernelSpec::Image(p) => {
                 let mut k = image_kernel(p);
@@ -133,8 +141,9 @@ fn now() -> u64 {
 }
 
 fn run_host(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
-    let cfg = RunConfig::new(&suite.root)?;
-    let items = suite::filter(suite::expand(&suite.files()?), &o.filters, false);
+    let mut cfg = RunConfig::new(&suite.root)?;
+    cfg.trace = o.record_trace;
+    let items = suite::filter(suite::expand(&suite.files()?), &o.filters, o.record_trace);
     let kernel = crate::probe::kernel();
     log(&format!("host: running {} tests natively on {}", items.len(), kernel.release));
     let start = Instant::now();
@@ -151,7 +160,10 @@ fn run_vm(suite: &Suite, o: &Options, k: &Kernel, append: &[String], accel: Acce
     let initrd = work.join("initrd.cpio");
     let size = build_initrd(suite, k, &initrd)?;
     let scale = if accel == Accel::Tcg { 4.0 } else { 1.5 };
-    let all_append: Vec<String> = o.append.iter().chain(append).cloned().collect();
+    let mut all_append: Vec<String> = o.append.iter().chain(append).cloned().collect();
+    if o.record_trace {
+        all_append.push("epollcheck.trace=1".into());
+    }
     let vo = VmOptions { accel, smp: o.smp, mem_mb: 1024, deadline: o.deadline, timeout_scale: scale, jobs: 2, filters: o.filters.clone(), append: all_append };
     log(&format!("{}: booting ({}, {} vCPUs, initramfs {:.1} MB)", k.label, accel.name(), o.smp, size as f64 / 1e6));
     let last = Mutex::new(Instant::now() - Duration::from_secs(10));

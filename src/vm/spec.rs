@@ -8,6 +8,8 @@ pub enum KernelSpec {
     Debian(Series),
     Image(PathBuf),
     Host,
+    /// A kernel already in the cache (its directory with SOURCE.json).
+    Cached(PathBuf),
 }
 
 /// A spec with extra kernel command-line words: `debian:6.12,mitigations=off`.
@@ -54,6 +56,7 @@ impl KernelSpec {
             KernelSpec::Debian(s) => s.label(),
             KernelSpec::Image(p) => p.display().to_string(),
             KernelSpec::Host => "host".into(),
+            KernelSpec::Cached(d) => d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         }
     }
 }
