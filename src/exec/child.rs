@@ -35,6 +35,9 @@ pub struct ChildSpec {
     /// restores them after the case process is gone.
     #[serde(default)]
     pub restore: Option<PathBuf>,
+    /// The case's scratch directory, made and removed by the runner.
+    #[serde(default)]
+    pub tempdir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,10 +134,24 @@ fn run(spec: &ChildSpec) -> ChildReport {
         Err(e) => return error_report(e.to_string()),
     };
     let kernel = crate::probe::kernel().kversion();
-    let shared = match Shared::new(case, kernel, Trace::new(spec.trace)) {
-        Ok(s) => Arc::new(s),
+    let tempdir = match &spec.tempdir {
+        Some(d) => d.clone(),
+        // Run by hand without a runner: a directory that outlives us.
+        None => match tempfile::Builder::new().prefix("epollcheck-case-").tempdir() {
+            Ok(d) => d.keep(),
+            Err(e) => return error_report(format!("cannot make a temporary directory: {e}")),
+        },
+    };
+    let own_netns = match super::limits::private_network(&case) {
+        Ok(b) => b,
+        Err(e) => return error_report(e),
+    };
+    let mut shared = match Shared::new(case, kernel, Trace::new(spec.trace), tempdir) {
+        Ok(s) => s,
         Err(e) => return error_report(format!("cannot make a temporary directory: {e}")),
     };
+    shared.own_netns = own_netns;
+    let shared = Arc::new(shared);
     shared.main_tid.store(crate::sys::signal::gettid(), std::sync::atomic::Ordering::SeqCst);
     let mut ctx = Ctx::new(shared.clone(), "main", None);
     ctx.slot = PROGRESS.get().map(|_| 0);

@@ -34,6 +34,11 @@ pub fn spawn_thread(ctx: &mut Ctx, name: &str, body: &Block) -> Flow {
             return Flow::Stop;
         }
     }
+    let live = ctx.sh.tasks.live_threads().len();
+    if live >= super::limits::MAX_THREADS {
+        ctx.sh.fail(ctx.error(format!("a case may run at most {} threads at once ({live} are alive)", super::limits::MAX_THREADS)));
+        return Flow::Stop;
+    }
     let task = Arc::new(ThreadTask::new(&name));
     ctx.sh.tasks.insert(&name, Task::Thread(task.clone()));
     let mut child = Ctx::new(ctx.sh.clone(), &name, Some(task.clone()));

@@ -87,7 +87,7 @@ fn pipe(ctx: &mut Ctx, name: &str, flags: i32) -> StepResult {
 }
 
 pub fn fifo_fds(ctx: &Ctx, name: &str) -> Result<(OwnedFd, OwnedFd), super::failure::Failure> {
-    let path = ctx.sh.tempdir.path().join(format!("fifo-{}", ctx.resolve_name(name)));
+    let path = ctx.sh.tempdir.as_path().join(format!("fifo-{}", ctx.resolve_name(name)));
     let _ = std::fs::remove_file(&path);
     let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| fixture_error(ctx, "mkfifo", e))?;
     io::mkfifo(&cpath, 0o600).map_err(|e| fixture_error(ctx, "mkfifo", errno_name(e)))?;
@@ -164,7 +164,7 @@ fn signalfd(ctx: &mut Ctx, name: &str, signals: &[i32]) -> StepResult {
 fn file(ctx: &mut Ctx, name: &str, path: Option<&str>) -> StepResult {
     let p = match path {
         Some(p) => std::path::PathBuf::from(p),
-        None => ctx.sh.tempdir.path().join(format!("file-{}", ctx.resolve_name(name))),
+        None => ctx.sh.tempdir.as_path().join(format!("file-{}", ctx.resolve_name(name))),
     };
     let flags = if path.is_some() { libc::O_RDONLY } else { libc::O_RDWR | libc::O_CREAT };
     open_path(ctx, name, &p, flags, FdKind::File)
@@ -174,7 +174,7 @@ fn dir(ctx: &mut Ctx, name: &str, path: Option<&str>) -> StepResult {
     let p = match path {
         Some(p) => std::path::PathBuf::from(p),
         None => {
-            let p = ctx.sh.tempdir.path().join(format!("dir-{}", ctx.resolve_name(name)));
+            let p = ctx.sh.tempdir.as_path().join(format!("dir-{}", ctx.resolve_name(name)));
             std::fs::create_dir_all(&p).map_err(|e| fixture_error(ctx, "mkdir", e))?;
             p
         }

@@ -10,7 +10,7 @@ pub mod failure;
 mod fixtures;
 mod interp;
 mod io_ops;
-mod limits;
+pub mod limits;
 pub mod outcome;
 pub mod runner;
 mod sources;

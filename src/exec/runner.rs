@@ -93,7 +93,12 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
         Ok(p) => p,
         Err(e) => return error(res, format!("cannot make the restore journal: {e}")),
     };
+    let scratch = match tempfile::Builder::new().prefix("epollcheck-case-").tempdir() {
+        Ok(d) => d,
+        Err(e) => return error(res, format!("cannot make the case's temporary directory: {e}")),
+    };
     let spec = ChildSpec {
+        tempdir: Some(scratch.path().to_path_buf()),
         restore: Some(restore.path().to_path_buf()),
         path: inst.path.clone(),
         variant: inst.variant.iter().map(|v| (v.axis.clone(), v.label.clone(), v.value.clone())).collect(),
@@ -126,6 +131,10 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
     // outlive it (and keep its pipes open).
     let _ = crate::sys::signal::kill(-pgid, libc::SIGKILL);
     let restored = restore_sysctls(restore.path());
+    // A case may have left a tmpfs mounted in its scratch directory (a
+    // failed `mount` case): detach it so the directory can go.
+    unmount_leftovers(scratch.path());
+    drop(scratch);
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
     res.stderr = Some(stderr.trim_end().to_string()).filter(|s| !s.is_empty());
@@ -185,6 +194,14 @@ fn progress_file_named(prefix: &str, len: u64) -> std::io::Result<tempfile::Name
     let f = tempfile::Builder::new().prefix(prefix).tempfile()?;
     f.as_file().set_len(len)?;
     Ok(f)
+}
+
+fn unmount_leftovers(dir: &Path) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with("mnt-") {
+            let _ = nix::mount::umount2(&e.path(), nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
 }
 
 /// Writes back every sysctl the case changed (the first recorded value of

@@ -87,10 +87,14 @@ pub struct Shared {
     stop: AtomicBool,
     pub trace: Trace,
     pub notes: Mutex<Vec<String>>,
-    /// Scratch directory for FIFOs and regular files; removed at the end.
-    pub tempdir: tempfile::TempDir,
+    /// Scratch directory for FIFOs, regular files and mounts. The runner
+    /// makes it and removes it after the case process is gone (a killed
+    /// case cannot clean up after itself).
+    pub tempdir: std::path::PathBuf,
     /// The main thread's tid, for `kill main SIG`.
     pub main_tid: std::sync::atomic::AtomicI32,
+    /// The case runs in a network namespace of its own (root, IP cases).
+    pub own_netns: bool,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the state behind
@@ -100,7 +104,7 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(case: Case, kernel: Option<KVersion>, trace: Trace) -> std::io::Result<Shared> {
+    pub fn new(case: Case, kernel: Option<KVersion>, trace: Trace, tempdir: std::path::PathBuf) -> std::io::Result<Shared> {
         Ok(Shared {
             case,
             kernel,
@@ -112,8 +116,9 @@ impl Shared {
             stop: AtomicBool::new(false),
             trace,
             notes: Mutex::default(),
-            tempdir: tempfile::Builder::new().prefix("epollcheck-").tempdir()?,
+            tempdir,
             main_tid: std::sync::atomic::AtomicI32::new(0),
+            own_netns: false,
         })
     }
 
