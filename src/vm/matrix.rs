@@ -131,7 +131,7 @@ fn choose_accel(wanted: Option<Accel>, k: &Kernel, suite: &Suite, work: &std::pa
 }
 
 fn build_initrd(suite: &Suite, k: &Kernel, out: &std::path::Path) -> Result<u64, String> {
-    let exe = std::env::var_os("EPOLLCHECK_GUEST_BIN").map(PathBuf::from).unwrap_or(std::env::current_exe().map_err(|e| format!("cannot find our executable: {e}"))?);
+    let exe = super::guestbin::guest_binary(suite)?;
     let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.is_file());
     super::initramfs::build(&super::initramfs::Contents { exe: &exe, suite_root: &suite.root, kconfig: k.config.as_deref(), busybox: busybox.as_deref() }, out)
 }

@@ -4,6 +4,7 @@
 pub mod debver;
 pub mod fetch;
 pub mod guest;
+pub mod guestbin;
 pub mod initramfs;
 pub mod matrix;
 pub mod qemu;
