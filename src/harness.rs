@@ -12,5 +12,7 @@ fn main() -> ExitCode {
     let trials = epollcheck::trials::trials(&args);
     // `exit_code()`, not `exit()`: the latter skips destructors (see
     // nextest-rs/datatest-stable#20).
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    epollcheck::trials::cleanup();
+    conclusion.exit_code()
 }

@@ -9,6 +9,7 @@
 pub mod case;
 pub mod names;
 pub mod exec;
+pub mod export;
 pub mod probe;
 pub mod report;
 pub mod sys;

@@ -81,7 +81,7 @@ fn verdict(r: crate::report::CaseResult) -> Result<Completion, Failed> {
 fn doc_trials(suite: &Suite, cfg: &Arc<RunConfig>, kernel: &Arc<KernelInfo>) -> Vec<Trial> {
     let doc = suite.root.join("docs/case-format.md");
     let Ok(text) = std::fs::read_to_string(&doc) else { return vec![] };
-    let dir = std::env::temp_dir().join(format!("epollcheck-doc-examples-{}", std::process::id()));
+    let dir = examples_dir();
     let mut out = Vec::new();
     for (i, (line, body)) in doc_examples(&text).into_iter().enumerate() {
         // Named after the example's title, so adding an example does not
@@ -113,6 +113,16 @@ fn doc_trials(suite: &Suite, cfg: &Arc<RunConfig>, kernel: &Arc<KernelInfo>) -> 
         }));
     }
     out
+}
+
+fn examples_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("epollcheck-doc-examples-{}", std::process::id()))
+}
+
+/// Removes the files the doc examples were written to; the harness calls
+/// it once every trial has run.
+pub fn cleanup() {
+    let _ = std::fs::remove_dir_all(examples_dir());
 }
 
 /// `(line, text)` of every fenced block whose info string is `ept`.

@@ -6,6 +6,7 @@ mod args;
 mod bad_cases;
 pub mod discover;
 pub mod error;
+pub mod fuzz;
 mod expect;
 pub mod header;
 mod lex;

@@ -83,7 +83,12 @@ impl Parser<'_> {
             self.pos += 1;
         }
         let head = &self.toks[start..self.pos];
-        let span = head[0].span;
+        let Some(first) = head.first() else {
+            // Only a `{` can end a statement before it starts.
+            let at = self.peek().map(|t| t.span).unwrap_or_default();
+            return Err(self.sink.at(at, "a `{` must follow `thread NAME`, `fork NAME` or `repeat ...` on the same line"));
+        };
+        let span = first.span;
         if let Some(t) = self.peek().filter(|t| t.tok == Tok::LBrace) {
             let open = t.span;
             if self.depth >= MAX_DEPTH {

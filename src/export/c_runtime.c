@@ -13,9 +13,12 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -150,10 +153,13 @@ struct ec_case {
 	const char *const *requires;
 	const struct ec_xfail *xfail;
 	const char *const *hints;
+	int uses_ip; /* makes IP sockets: as root, it gets a network namespace of its own */
 	void (*body)(struct ec_ctx *);
 };
 
 #define EC_MAX_NEST 64
+/* Threads a case may have alive at once. */
+#define EC_MAX_THREADS 512
 
 struct ec_task;
 
@@ -576,8 +582,8 @@ struct ec_task {
 struct ec_journal {
 	atomic_int n;
 	struct {
-		char path[200];
-		char value[200];
+		char path[256];
+		char value[256];
 	} e[EC_MAX_JOURNAL];
 };
 
@@ -621,6 +627,7 @@ static struct {
 	struct ec_journal *journal;
 	const char *timeout_text;
 	atomic_uint handled[65];
+	int own_netns;
 } G = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void ec_lock(void)
@@ -965,6 +972,37 @@ static struct ec_outcome ec_waited(struct ec_ctx *cx, long n, int ep, const stru
 	return o;
 }
 
+/* An events array for a huge maxevents: address space reserved without
+ * backing, so only the entries the kernel writes cost memory. */
+static struct epoll_event *ec_event_buffer(struct ec_ctx *cx, long n)
+{
+	void *p = mmap(NULL, (size_t)n * sizeof(struct epoll_event), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p != MAP_FAILED)
+		return p;
+	char *d = ec_errno_desc(errno);
+	ec_errorf(cx, "cannot allocate %ld events: %s", n, d);
+	free(d);
+	return NULL;
+}
+
+static void ec_free_event_buffer(struct epoll_event *evs, long n)
+{
+	munmap(evs, (size_t)n * sizeof *evs);
+}
+
+/* A page the kernel can read but not write: the events array of a wait
+ * that faults only when an event is copied. */
+static void *ec_readonly_page(struct ec_ctx *cx)
+{
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED)
+		return p;
+	char *d = ec_errno_desc(errno);
+	ec_errorf(cx, "cannot map a read-only page: %s", d);
+	free(d);
+	return NULL;
+}
+
 /* epoll_ctl's result: a success updates the shadow of the registrations. */
 static struct ec_outcome ec_ctl_done(struct ec_ctx *cx, long r, int ep, int op, int fd, uint64_t data)
 {
@@ -1051,7 +1089,7 @@ static int ec_owner(int ep, uint64_t data, int *fd)
 /* `p.r EPOLLIN`, `p.r EPOLLIN data=7`, or `EPOLLIN data=0x7`. */
 static void ec_put_event(struct ec_buf *b, int ep, uint32_t mask, uint64_t data)
 {
-	int fd;
+	int fd = -1;
 	int known = ec_owner(ep, data, &fd);
 	if (!known && data <= 0x7fffffff && ec_label_of((int)data)) {
 		fd = (int)data;
@@ -1335,7 +1373,7 @@ static int ec_probe_fds(int *ep, int *ev, char **why)
 
 static int ec_probe_flag(uint32_t bits, char **why)
 {
-	int ep, ev, r = 0;
+	int ep = -1, ev = -1, r = 0;
 	char *name = ec_mask_name(0, bits);
 	if (ec_probe_fds(&ep, &ev, why) == 0) {
 		struct epoll_event add = { .events = bits | EPOLLIN };
@@ -1359,7 +1397,7 @@ static int ec_probe_flag(uint32_t bits, char **why)
 
 static int ec_probe_ioctl(const char *name, char **why)
 {
-	int ep, ev, r = 0;
+	int ep = -1, ev = -1, r = 0;
 	if (ec_probe_fds(&ep, &ev, why) != 0)
 		return -1;
 	struct ec_epoll_params p = { 0 };
@@ -1605,7 +1643,7 @@ static int ec_parse_cmp(const char *s, int *len)
 static int ec_guard_holds(const char *g)
 {
 	if (strncmp(g, "kernel", 6) == 0) {
-		int len, op = ec_parse_cmp(g + 6, &len);
+		int len = 0, op = ec_parse_cmp(g + 6, &len);
 		unsigned want[3] = { 0, 0, 0 };
 		if (sscanf(g + 6 + len, "%u.%u.%u", &want[0], &want[1], &want[2]) < 2)
 			return 0;
@@ -1839,7 +1877,7 @@ static int ec_mask_ok(const struct ec_evpat *p, uint32_t mask)
 /* Whether pattern entry p fits outcome entry i. */
 static int ec_fits(struct ec_ctx *cx, const struct ec_outcome *o, const struct ec_evpat *p, int i)
 {
-	int fd;
+	int fd = -1;
 	if (!ec_lookup(cx, p->fd, &fd) || !ec_mask_ok(p, o->ev[i].mask))
 		return 0;
 	if (o->kind == EC_READY)
@@ -2013,9 +2051,9 @@ static void ec_capture(struct ec_ctx *cx, const struct ec_outcome *o, const char
 
 /* `as NAME`: NAME is, in this thread, the fd whose registration carries
  * the first event's data. */
-static void ec_bind(struct ec_ctx *cx, const struct ec_outcome *o, const char *name)
+static void ec_bind_first(struct ec_ctx *cx, const struct ec_outcome *o, const char *name)
 {
-	int fd;
+	int fd = -1;
 	if (o->kind != EC_EVENTS || o->n == 0)
 		return;
 	ec_lock();
@@ -2130,8 +2168,8 @@ static int ec_fifo_fds(struct ec_ctx *cx, const char *name, int fds[2], struct e
 
 static struct ec_outcome ec_fifo(struct ec_ctx *cx, const char *name)
 {
-	int fds[2];
-	struct ec_outcome err;
+	int fds[2] = { -1, -1 };
+	struct ec_outcome err = { 0 };
 	if (ec_fifo_fds(cx, name, fds, &err) != 0)
 		return err;
 	return ec_made_pair(cx, name, "r", "w", fds[0], fds[1], EC_PIPE);
@@ -2250,8 +2288,8 @@ fail:
 
 static struct ec_outcome ec_pty(struct ec_ctx *cx, const char *name)
 {
-	int m, s;
-	struct ec_outcome err;
+	int m = -1, s = -1;
+	struct ec_outcome err = { 0 };
 	if (ec_pty_fds(cx, &m, &s, &err) != 0)
 		return err;
 	return ec_made_pair(cx, name, "m", "s", m, s, EC_OTHER);
@@ -2328,8 +2366,8 @@ static struct ec_outcome ec_udp_pair(struct ec_ctx *cx, const char *name)
 /* `source NAME KIND`: NAME.r (watched) and NAME.w (written) of any kind. */
 static struct ec_outcome ec_source(struct ec_ctx *cx, const char *name, int kind)
 {
-	int fds[2], m, s;
-	struct ec_outcome err;
+	int fds[2] = { -1, -1 }, m = -1, s = -1;
+	struct ec_outcome err = { 0 };
 	switch (kind) {
 	case EC_SRC_PIPE:
 		return ec_pipe(cx, name, 0);
@@ -2365,7 +2403,7 @@ static struct ec_outcome ec_source(struct ec_ctx *cx, const char *name, int kind
 
 static struct ec_outcome ec_dup(struct ec_ctx *cx, const char *new_name, const char *old)
 {
-	int fd, kind;
+	int fd = -1, kind = EC_OTHER;
 	if (ec_entry(cx, old, &fd, &kind))
 		return (struct ec_outcome){ .kind = EC_STOP };
 	return ec_made(cx, new_name, kind, syscall(SYS_dup, fd));
@@ -2374,7 +2412,7 @@ static struct ec_outcome ec_dup(struct ec_ctx *cx, const char *new_name, const c
 /* `dup2 OLD NEW`: NEW names an open fd whose number now refers to OLD's file. */
 static struct ec_outcome ec_dup2(struct ec_ctx *cx, const char *old, const char *new_name)
 {
-	int fd, kind, target = -1;
+	int fd = -1, kind = EC_OTHER, target = -1;
 	char res[256];
 	if (ec_entry(cx, old, &fd, &kind))
 		return (struct ec_outcome){ .kind = EC_STOP };
@@ -2393,7 +2431,7 @@ static struct ec_outcome ec_dup2(struct ec_ctx *cx, const char *old, const char 
  * epoll fd by name forgets its registrations. */
 static struct ec_outcome ec_close(struct ec_ctx *cx, const char *ref)
 {
-	int fd;
+	int fd = -1;
 	char name[256];
 	if (ec_fd(cx, ref, &fd))
 		return (struct ec_outcome){ .kind = EC_STOP };
@@ -2463,7 +2501,7 @@ struct ec_sock_fprog {
 
 static struct ec_outcome ec_setsockopt(struct ec_ctx *cx, const char *ref, int opt, long long value)
 {
-	int fd, v = (int)value;
+	int fd = -1, v = (int)value;
 	EC_FD_OR_STOP(cx, ref, fd);
 	static const int names[] = { SO_REUSEPORT, SO_REUSEADDR, SO_RCVBUF, SO_SNDBUF, SO_LINGER, SO_OOBINLINE, SO_INCOMING_CPU };
 	if (opt == EC_SO_LINGER) {
@@ -2529,10 +2567,10 @@ static int ec_address(struct ec_ctx *cx, const char *addr, struct sockaddr_stora
 
 static struct ec_outcome ec_bind(struct ec_ctx *cx, const char *ref, const char *addr)
 {
-	int fd;
+	int fd = -1;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct ec_outcome err;
+	struct ec_outcome err = { 0 };
 	EC_FD_OR_STOP(cx, ref, fd);
 	if (ec_address(cx, addr, &ss, &len, &err) != 0)
 		return err;
@@ -2541,10 +2579,10 @@ static struct ec_outcome ec_bind(struct ec_ctx *cx, const char *ref, const char 
 
 static struct ec_outcome ec_connect(struct ec_ctx *cx, const char *ref, const char *addr)
 {
-	int fd;
+	int fd = -1;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct ec_outcome err;
+	struct ec_outcome err = { 0 };
 	ec_enter(cx, SYS_connect);
 	EC_FD_OR_STOP(cx, ref, fd);
 	if (ec_address(cx, addr, &ss, &len, &err) != 0)
@@ -2558,7 +2596,7 @@ static struct ec_outcome ec_connect(struct ec_ctx *cx, const char *ref, const ch
 
 static struct ec_outcome ec_listen(struct ec_ctx *cx, const char *ref, int backlog)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	long r = listen(fd, backlog);
 	int e = errno;
@@ -2575,7 +2613,7 @@ static struct ec_outcome ec_listen(struct ec_ctx *cx, const char *ref, int backl
 
 static struct ec_outcome ec_accept(struct ec_ctx *cx, const char *new_name, const char *listener, int nonblock)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, listener, fd);
 	ec_enter(cx, SYS_accept4);
 	long r = accept4(fd, NULL, NULL, nonblock ? SOCK_NONBLOCK : 0);
@@ -2587,14 +2625,14 @@ static struct ec_outcome ec_accept(struct ec_ctx *cx, const char *new_name, cons
 
 static struct ec_outcome ec_shutdown(struct ec_ctx *cx, const char *ref, int how)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	return ec_ret(cx, shutdown(fd, how));
 }
 
 static struct ec_outcome ec_send(struct ec_ctx *cx, const char *ref, size_t len, int oob)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	char *buf = ec_alloc(len);
 	memset(buf, 'x', len);
@@ -2607,7 +2645,7 @@ static struct ec_outcome ec_send(struct ec_ctx *cx, const char *ref, size_t len,
 
 static struct ec_outcome ec_recv(struct ec_ctx *cx, const char *ref, size_t len, int oob)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	char *buf = ec_alloc(len);
 	ec_enter(cx, SYS_recvfrom);
@@ -2632,7 +2670,7 @@ static struct ec_outcome ec_write_bytes(struct ec_ctx *cx, int fd, const void *b
 /* `write FD N`: N bytes, or for an eventfd the 8-byte value N. */
 static struct ec_outcome ec_write(struct ec_ctx *cx, const char *ref, unsigned long long n)
 {
-	int fd, kind;
+	int fd = -1, kind = EC_OTHER;
 	if (ec_entry(cx, ref, &fd, &kind))
 		return (struct ec_outcome){ .kind = EC_STOP };
 	if (kind == EC_EVENTFD)
@@ -2646,7 +2684,7 @@ static struct ec_outcome ec_write(struct ec_ctx *cx, const char *ref, unsigned l
 
 static struct ec_outcome ec_write_text(struct ec_ctx *cx, const char *ref, const char *text)
 {
-	int fd, kind;
+	int fd = -1, kind = EC_OTHER;
 	if (ec_entry(cx, ref, &fd, &kind))
 		return (struct ec_outcome){ .kind = EC_STOP };
 	return ec_write_bytes(cx, fd, text, strlen(text));
@@ -2671,7 +2709,7 @@ static long long ec_decode_read(int kind, const unsigned char *buf, long n)
 
 static struct ec_outcome ec_read(struct ec_ctx *cx, const char *ref, size_t len)
 {
-	int fd, kind;
+	int fd = -1, kind = EC_OTHER;
 	if (ec_entry(cx, ref, &fd, &kind))
 		return (struct ec_outcome){ .kind = EC_STOP };
 	size_t size = kind == EC_EVENTFD || kind == EC_TIMERFD ? 8 : kind == EC_SIGNALFD ? 128 : len;
@@ -2697,7 +2735,7 @@ static int ec_set_nonblock(int fd, int on, int *old)
 
 static struct ec_outcome ec_nonblock(struct ec_ctx *cx, const char *ref, int on)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	return ec_ret(cx, ec_set_nonblock(fd, on, NULL));
 }
@@ -2706,7 +2744,7 @@ static struct ec_outcome ec_nonblock(struct ec_ctx *cx, const char *ref, int on)
  * for the room a partial write leaves); the outcome is the byte count. */
 static struct ec_outcome ec_fill(struct ec_ctx *cx, const char *ref)
 {
-	int fd, kind, old;
+	int fd = -1, kind = EC_OTHER, old = 0;
 	if (ec_entry(cx, ref, &fd, &kind))
 		return (struct ec_outcome){ .kind = EC_STOP };
 	if (ec_set_nonblock(fd, 1, &old) != 0) {
@@ -2738,7 +2776,7 @@ static struct ec_outcome ec_fill(struct ec_ctx *cx, const char *ref)
  * or on a listening socket accepts and closes every pending connection. */
 static struct ec_outcome ec_drain(struct ec_ctx *cx, const char *ref)
 {
-	int fd, kind, old;
+	int fd = -1, kind = EC_OTHER, old = 0;
 	if (ec_entry(cx, ref, &fd, &kind))
 		return (struct ec_outcome){ .kind = EC_STOP };
 	if (ec_set_nonblock(fd, 1, &old) != 0) {
@@ -2779,7 +2817,7 @@ static struct ec_outcome ec_drain(struct ec_ctx *cx, const char *ref)
 
 static struct ec_outcome ec_arm(struct ec_ctx *cx, const char *ref, long long after_ns, long long every_ns)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	struct itimerspec its = {
 		.it_interval = { (time_t)(every_ns / 1000000000LL), (long)(every_ns % 1000000000LL) },
@@ -2790,7 +2828,7 @@ static struct ec_outcome ec_arm(struct ec_ctx *cx, const char *ref, long long af
 
 static struct ec_outcome ec_getfd(struct ec_ctx *cx, const char *ref)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	return ec_ret(cx, fcntl(fd, F_GETFD, 0));
 }
@@ -2914,7 +2952,7 @@ static struct ec_outcome ec_handled(struct ec_ctx *cx, int sig)
  * `tfd:        5 events:       19 data:                5  pos:0 ...`. */
 static struct ec_outcome ec_fdinfo(struct ec_ctx *cx, const char *ep_ref, const char *fd_ref)
 {
-	int ep, fd;
+	int ep = -1, fd = -1;
 	char path[64];
 	EC_FD_OR_STOP(cx, ep_ref, ep);
 	EC_FD_OR_STOP(cx, fd_ref, fd);
@@ -2971,7 +3009,7 @@ static struct ec_outcome ec_fdinfo(struct ec_ctx *cx, const char *ep_ref, const 
  * under FD's number. */
 static struct ec_outcome ec_kcmp(struct ec_ctx *cx, const char *ep_ref, const char *fd_ref)
 {
-	int ep, fd;
+	int ep = -1, fd = -1;
 	EC_FD_OR_STOP(cx, ep_ref, ep);
 	EC_FD_OR_STOP(cx, fd_ref, fd);
 	struct {
@@ -3019,7 +3057,7 @@ static struct ec_outcome ec_pidfd(struct ec_ctx *cx, const char *name, const cha
 /* SCM_RIGHTS over an AF_UNIX socket. */
 static struct ec_outcome ec_sendfd(struct ec_ctx *cx, const char *sock_ref, const char *fd_ref)
 {
-	int s, fd;
+	int s = -1, fd = -1;
 	EC_FD_OR_STOP(cx, sock_ref, s);
 	EC_FD_OR_STOP(cx, fd_ref, fd);
 	char byte = 'F';
@@ -3040,7 +3078,7 @@ static struct ec_outcome ec_sendfd(struct ec_ctx *cx, const char *sock_ref, cons
 
 static struct ec_outcome ec_recvfd(struct ec_ctx *cx, const char *new_name, const char *sock_ref)
 {
-	int s, got = -1;
+	int s = -1, got = -1;
 	EC_FD_OR_STOP(cx, sock_ref, s);
 	char byte;
 	union {
@@ -3104,7 +3142,7 @@ static struct ec_outcome ec_sysctl_read(struct ec_ctx *cx, const char *name)
  * when the case ends, however it ends. */
 static struct ec_outcome ec_sysctl_write(struct ec_ctx *cx, const char *name, long long value)
 {
-	char path[256], old[200], text[32];
+	char path[256], old[256], text[32];
 	ec_sysctl_path(name, path, sizeof path);
 	if (ec_read_trimmed(path, old, sizeof old) != 0) {
 		char *n = ec_errno_name(errno);
@@ -3112,11 +3150,14 @@ static struct ec_outcome ec_sysctl_write(struct ec_ctx *cx, const char *name, lo
 		free(n);
 		return o;
 	}
-	int slot = atomic_fetch_add(&G.journal->n, 1);
-	if (slot >= EC_MAX_JOURNAL)
-		return ec_error(cx, "record the sysctl to restore failed: too many sysctls written");
-	snprintf(G.journal->e[slot].value, sizeof G.journal->e[slot].value, "%s", old);
-	snprintf(G.journal->e[slot].path, sizeof G.journal->e[slot].path, "%s", path);
+	if (!(G.own_netns && strncmp(path, "/proc/sys/net/", 14) == 0)) {
+		/* (A setting of the case's own network namespace ends with it.) */
+		int slot = atomic_fetch_add(&G.journal->n, 1);
+		if (slot >= EC_MAX_JOURNAL)
+			return ec_error(cx, "record the sysctl to restore failed: too many sysctls written");
+		snprintf(G.journal->e[slot].value, sizeof G.journal->e[slot].value, "%s", old);
+		snprintf(G.journal->e[slot].path, sizeof G.journal->e[slot].path, "%s", path);
+	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return ec_errno_outcome(cx, errno);
@@ -3145,7 +3186,7 @@ static struct ec_outcome ec_pin(struct ec_ctx *cx, unsigned cpu)
 
 static struct ec_outcome ec_watch(struct ec_ctx *cx, const char *ref)
 {
-	int fd;
+	int fd = -1;
 	EC_FD_OR_STOP(cx, ref, fd);
 	return ec_ret(cx, inotify_add_watch(fd, G.tempdir, IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB));
 }
@@ -3190,3 +3231,1138 @@ static struct ec_outcome ec_mount(struct ec_ctx *cx, const char *name, int on)
 		return ec_fixture_error(cx, "mkdir", errno);
 	return ec_ret(cx, mount("tmpfs", dir, "tmpfs", 0, NULL));
 }
+
+/* ------------------------------------------------------------------ */
+/* Threads and forked children                                        */
+/* ------------------------------------------------------------------ */
+
+static struct ec_task *ec_task_named(const char *name)
+{
+	struct ec_task *t = NULL;
+	ec_lock();
+	for (size_t i = 0; i < G.ntasks; i++)
+		if (strcmp(G.tasks[i].name, name) == 0)
+			t = G.tasks[i].task;
+	ec_unlock();
+	return t;
+}
+
+static void ec_task_insert(const char *name, struct ec_task *t)
+{
+	ec_lock();
+	size_t i = 0;
+	while (i < G.ntasks && strcmp(G.tasks[i].name, name) != 0)
+		i++;
+	if (i == G.ntasks) {
+		G.tasks = ec_grow(G.tasks, (G.ntasks + 1) * sizeof *G.tasks);
+		G.tasks[G.ntasks++].name = ec_strdup(name);
+	}
+	G.tasks[i].task = t;
+	ec_unlock();
+}
+
+static struct ec_task *ec_task_new(const char *name)
+{
+	struct ec_task *t = ec_alloc(sizeof *t);
+	pthread_condattr_t ca;
+	t->name = ec_strdup(name);
+	atomic_init(&t->syscall, -1);
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return t;
+}
+
+static int ec_task_done(struct ec_task *t)
+{
+	pthread_mutex_lock(&t->mu);
+	int d = t->done;
+	pthread_mutex_unlock(&t->mu);
+	return d;
+}
+
+static void ec_task_finish(struct ec_task *t)
+{
+	pthread_mutex_lock(&t->mu);
+	t->done = 1;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Waits until the thread is done or the deadline (CLOCK_MONOTONIC) passes. */
+static int ec_task_wait_done(struct ec_task *t, long long deadline)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000LL), (long)(deadline % 1000000000LL) };
+	pthread_mutex_lock(&t->mu);
+	while (!t->done && pthread_cond_timedwait(&t->cv, &t->mu, &ts) != ETIMEDOUT)
+		;
+	int d = t->done;
+	pthread_mutex_unlock(&t->mu);
+	return d;
+}
+
+/* Threads not finished, sorted, joined by ", " (NULL when none). */
+static char *ec_live_threads(int *count)
+{
+	size_t n = 0;
+	struct ec_buf b = { 0 };
+	ec_lock();
+	const char **names = ec_alloc((G.ntasks + 1) * sizeof *names);
+	for (size_t i = 0; i < G.ntasks; i++)
+		if (!G.tasks[i].task->is_fork && !ec_task_done(G.tasks[i].task))
+			names[n++] = G.tasks[i].task->name;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(names[j], names[j - 1]) < 0; j--) {
+			const char *x = names[j];
+			names[j] = names[j - 1];
+			names[j - 1] = x;
+		}
+	for (size_t i = 0; i < n; i++) {
+		ec_put(&b, i ? ", " : "");
+		ec_put(&b, names[i]);
+	}
+	ec_unlock();
+	free(names);
+	if (count)
+		*count = (int)n;
+	return b.s;
+}
+
+/* A blocking control step's deadline: `within`, else 80 % of the case's
+ * timeout or 5 s, whichever is less. */
+static long long ec_default_span(void)
+{
+	long long span = (long long)((double)G.c->timeout_ns * 0.8);
+	return span < 5000000000LL ? span : 5000000000LL;
+}
+
+static long long ec_deadline(long long within_ns)
+{
+	return ec_now() + (within_ns >= 0 ? within_ns : ec_default_span());
+}
+
+enum { EC_ASLEEP, EC_NOT_YET, EC_GONE };
+
+/* A thread's scheduler state and syscall from /proc; -1 when it is gone. */
+static int ec_read_task(int tid, char *state, long long *nr, int *has_nr)
+{
+	char path[96], text[1024];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)getpid(), tid);
+	if (ec_read_trimmed(path, text, sizeof text) != 0)
+		return -1;
+	char *close = strrchr(text, ')');
+	if (!close)
+		return -1;
+	close++;
+	while (*close == ' ')
+		close++;
+	if (!*close)
+		return -1;
+	*state = *close;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)getpid(), tid);
+	*has_nr = 0;
+	if (ec_read_trimmed(path, text, sizeof text) == 0) {
+		char *end;
+		text[strcspn(text, " ")] = 0;
+		*nr = strtoll(text, &end, 10);
+		*has_nr = end != text && !*end;
+	}
+	return 0;
+}
+
+static char *ec_describe_task(int tid)
+{
+	char state = 0;
+	long long nr = 0;
+	int has_nr = 0;
+	if (ec_read_task(tid, &state, &nr, &has_nr) != 0)
+		return ec_strdup("no longer running");
+	if (!has_nr)
+		return ec_fmt("state %c", state);
+	const char *name = ec_syscall_name(nr);
+	return name ? ec_fmt("state %c in syscall %s", state, name) : ec_fmt("state %c in syscall #%lld", state, nr);
+}
+
+/* State S, inside the call its current step makes: asleep in the kernel. */
+static int ec_sleeping(struct ec_task *t)
+{
+	int tid = atomic_load(&t->tid);
+	char state = 0;
+	long long nr = 0;
+	int has_nr = 0;
+	if (tid == 0)
+		return EC_NOT_YET;
+	if (ec_task_done(t))
+		return EC_GONE;
+	long long want = atomic_load(&t->syscall);
+	if (want < 0)
+		return EC_NOT_YET;
+	if (ec_read_task(tid, &state, &nr, &has_nr) != 0)
+		return EC_GONE;
+	return state == 'S' && (!has_nr || nr == want) ? EC_ASLEEP : EC_NOT_YET;
+}
+
+struct ec_start {
+	struct ec_ctx *cx;
+	void (*body)(struct ec_ctx *);
+};
+
+static void *ec_thread_start(void *arg)
+{
+	struct ec_start *s = arg;
+	struct ec_task *t = s->cx->task;
+	atomic_store(&t->tid, ec_gettid());
+	s->body(s->cx);
+	ec_task_finish(t);
+	free(s);
+	return NULL;
+}
+
+static int ec_new_slot(const char *who)
+{
+	int slot = atomic_fetch_add(&G.next_slot, 1);
+	if (slot >= EC_MAX_SLOTS)
+		return -1;
+	snprintf(G.slots[slot].who, sizeof G.slots[slot].who, "%s", who);
+	return slot;
+}
+
+/* `thread NAME { ... }`: runs the block on a new thread, now. */
+static int ec_spawn(struct ec_ctx *cx, const char *name_tpl, void (*body)(struct ec_ctx *))
+{
+	char name[256], who[300];
+	ec_resolve(cx, name_tpl, name, sizeof name);
+	struct ec_task *old = ec_task_named(name);
+	if (old && !old->is_fork && !ec_task_done(old)) {
+		ec_errorf(cx, "thread %s is still running; join it before starting it again", name);
+		return 1;
+	}
+	int nlive = 0;
+	free(ec_live_threads(&nlive));
+	if (nlive >= EC_MAX_THREADS) {
+		ec_errorf(cx, "a case may run at most %d threads at once (%d are alive)", EC_MAX_THREADS, nlive);
+		return 1;
+	}
+	struct ec_task *t = ec_task_new(name);
+	ec_task_insert(name, t);
+	struct ec_ctx *child = ec_alloc(sizeof *child);
+	memcpy(child->vars, cx->vars, sizeof cx->vars);
+	child->nvars = cx->nvars;
+	memcpy(child->iters, cx->iters, sizeof cx->iters);
+	child->niters = cx->niters;
+	child->aliases = ec_alloc((size_t)cx->naliases * sizeof *child->aliases + 1);
+	for (int i = 0; i < cx->naliases; i++) {
+		child->aliases[i].name = ec_strdup(cx->aliases[i].name);
+		child->aliases[i].fd = cx->aliases[i].fd;
+	}
+	child->naliases = cx->naliases;
+	child->thread = ec_strdup(name);
+	child->task = t;
+	child->line = cx->line;
+	snprintf(who, sizeof who, "thread %s", name);
+	child->slot = ec_new_slot(who);
+	struct ec_start *s = ec_alloc(sizeof *s);
+	s->cx = child;
+	s->body = body;
+	pthread_attr_t attr;
+	pthread_t th;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 2 << 20);
+	int e = pthread_create(&th, &attr, ec_thread_start, s);
+	pthread_attr_destroy(&attr);
+	if (e != 0) {
+		ec_task_finish(t);
+		ec_errorf(cx, "cannot start thread %s: %s (os error %d)", name, strerror(e), e);
+		return 1;
+	}
+	return 0;
+}
+
+/* The failure a forked child sends back: fields separated by NUL bytes. */
+static void ec_send_report(int fd, const struct ec_failure *f)
+{
+	char line[16];
+	snprintf(line, sizeof line, "%d", f->line);
+	const char *parts[] = { f->kind == EC_ERROR ? "E" : "F", line, f->thread, f->step, f->expected, f->observed, f->detail ? "1" : "0", f->detail ? f->detail : "", f->where };
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		const char *p = parts[i];
+		size_t left = strlen(p) + 1;
+		while (left > 0) {
+			ssize_t n = write(fd, p, left);
+			if (n <= 0)
+				return;
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+}
+
+static struct ec_failure *ec_read_report(int fd)
+{
+	struct ec_buf b = { 0 };
+	char chunk[4096];
+	ssize_t n;
+	size_t total = 0;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+		if (total + (size_t)n + 1 > b.cap) {
+			b.cap = (total + (size_t)n + 1) * 2;
+			b.s = ec_grow(b.s, b.cap);
+		}
+		memcpy(b.s + total, chunk, (size_t)n);
+		total += (size_t)n;
+	}
+	char *parts[9];
+	size_t at = 0;
+	for (int i = 0; i < 9; i++) {
+		if (at >= total) {
+			free(b.s);
+			return NULL;
+		}
+		parts[i] = b.s + at;
+		at += strlen(parts[i]) + 1;
+	}
+	struct ec_failure *f = ec_alloc(sizeof *f);
+	f->kind = parts[0][0] == 'E' ? EC_ERROR : EC_FAIL;
+	f->line = atoi(parts[1]);
+	f->thread = ec_strdup(parts[2]);
+	f->step = ec_strdup(parts[3]);
+	f->expected = ec_strdup(parts[4]);
+	f->observed = ec_strdup(parts[5]);
+	f->detail = parts[6][0] == '1' ? ec_strdup(parts[7]) : NULL;
+	f->where = ec_strdup(parts[8]);
+	free(b.s);
+	return f;
+}
+
+/* `fork NAME { ... }`: the block in a child process that shares every fd
+ * (so every epoll instance); its failure comes back over a pipe. */
+static int ec_fork(struct ec_ctx *cx, const char *name, void (*body)(struct ec_ctx *))
+{
+	char *live = ec_live_threads(NULL);
+	int p[2];
+	if (live) {
+		ec_errorf(cx, "fork needs every thread joined first (still running: %s)", live);
+		free(live);
+		return 1;
+	}
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		char *d = ec_errno_desc(errno);
+		ec_errorf(cx, "pipe2 for fork failed: %s", d);
+		free(d);
+		return 1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		cx->thread = ec_strdup(name);
+		cx->slot = -1;
+		body(cx);
+		struct ec_failure *f = G.failure;
+		if (f)
+			ec_send_report(p[1], f);
+		_exit(f ? 1 : 0);
+	}
+	if (pid < 0) {
+		char *n = ec_errno_name(errno);
+		close(p[0]);
+		close(p[1]);
+		ec_errorf(cx, "fork failed: %s", n);
+		free(n);
+		return 1;
+	}
+	close(p[1]);
+	struct ec_task *t = ec_task_new(name);
+	t->is_fork = 1;
+	t->pid = pid;
+	t->report_fd = p[0];
+	ec_task_insert(name, t);
+	int i = atomic_fetch_add(&G.nchildren, 1);
+	if (i < 256)
+		G.children[i] = pid;
+	return 0;
+}
+
+static struct ec_task *ec_started(struct ec_ctx *cx, const char *name_tpl)
+{
+	char name[256];
+	ec_resolve(cx, name_tpl, name, sizeof name);
+	struct ec_task *t = ec_task_named(name);
+	if (!t)
+		ec_errorf(cx, "thread or fork `%s` has not been started", name);
+	return t;
+}
+
+static struct ec_outcome ec_stop(void)
+{
+	return (struct ec_outcome){ .kind = EC_STOP };
+}
+
+static struct ec_outcome ec_wait_asleep(struct ec_ctx *cx, struct ec_task *t, long long deadline)
+{
+	unsigned bo = 0;
+	for (;;) {
+		if (ec_stopped())
+			return ec_stop();
+		int s = ec_sleeping(t);
+		if (s == EC_ASLEEP) {
+			ec_lock();
+			t->has_mark = 1;
+			t->mark = atomic_load(&t->progress);
+			ec_unlock();
+			return (struct ec_outcome){ .kind = EC_RET };
+		}
+		if (s == EC_GONE || ec_now() >= deadline) {
+			char *want = ec_fmt("thread %s asleep in the kernel", t->name), *got;
+			if (s == EC_GONE) {
+				got = ec_fmt("it finished instead (its last step was line %d): the call returned without blocking", atomic_load(&t->line));
+			} else {
+				char *span = ec_duration(ec_default_span()), *d = ec_describe_task(atomic_load(&t->tid));
+				got = ec_fmt("not asleep after %s: %s", span, d);
+				free(span);
+				free(d);
+			}
+			struct ec_outcome o = ec_fail(cx, EC_FAIL, want, got, NULL);
+			free(want);
+			free(got);
+			return o;
+		}
+		ec_pause(&bo);
+	}
+}
+
+static struct ec_outcome ec_wait_fork_asleep(struct ec_ctx *cx, struct ec_task *t, long long deadline)
+{
+	unsigned bo = 0;
+	for (;;) {
+		char path[64], text[1024], state = 0;
+		if (ec_stopped())
+			return ec_stop();
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)t->pid);
+		if (ec_read_trimmed(path, text, sizeof text) == 0 && strrchr(text, ')')) {
+			char *p = strrchr(text, ')') + 1;
+			while (*p == ' ')
+				p++;
+			state = *p;
+		}
+		if (state == 'S')
+			return (struct ec_outcome){ .kind = EC_RET };
+		if (ec_now() >= deadline) {
+			char *want = ec_fmt("child %d asleep in the kernel", (int)t->pid);
+			char *got = state ? ec_fmt("state Some('%c')", state) : ec_strdup("state None");
+			struct ec_outcome o = ec_fail(cx, EC_FAIL, want, got, NULL);
+			free(want);
+			free(got);
+			return o;
+		}
+		ec_pause(&bo);
+	}
+}
+
+/* `asleep NAME...`: waits until each is asleep in the kernel. */
+static struct ec_outcome ec_asleep(struct ec_ctx *cx, const char *const *names)
+{
+	long long deadline = ec_deadline(-1);
+	for (; *names; names++) {
+		struct ec_task *t = ec_started(cx, *names);
+		if (!t)
+			return ec_stop();
+		struct ec_outcome o = t->is_fork ? ec_wait_fork_asleep(cx, t, deadline) : ec_wait_asleep(cx, t, deadline);
+		if (o.kind == EC_STOP)
+			return o;
+	}
+	return ec_value(cx, 0);
+}
+
+/* `awake NAME... window=D`: how many moved past the call `asleep` saw them
+ * in, once each has moved on or stayed asleep for the window. */
+static struct ec_outcome ec_awake(struct ec_ctx *cx, const char *const *names, long long window_ns)
+{
+	struct ec_task *ts[256];
+	unsigned long long marks[256];
+	int n = 0;
+	for (; *names && n < 256; names++) {
+		struct ec_task *t = ec_started(cx, *names);
+		if (!t)
+			return ec_stop();
+		if (t->is_fork)
+			return ec_errorf(cx, "awake counts threads; %s is a fork", *names);
+		ec_lock();
+		int has = t->has_mark;
+		marks[n] = t->mark;
+		ec_unlock();
+		if (!has)
+			return ec_errorf(cx, "awake %s needs an earlier `asleep %s` to know where it slept", *names, *names);
+		ts[n++] = t;
+	}
+	long long deadline = ec_deadline(-1), quiet_since = -1;
+	unsigned bo = 0;
+	for (;;) {
+		if (ec_stopped())
+			return ec_stop();
+		int woke = 0, settled = 1;
+		for (int i = 0; i < n; i++) {
+			int moved = atomic_load(&ts[i]->progress) > marks[i];
+			woke += moved;
+			if (!moved && ec_sleeping(ts[i]) != EC_ASLEEP)
+				settled = 0;
+		}
+		long long now = ec_now();
+		if (woke == n)
+			return ec_value(cx, woke);
+		if (settled && quiet_since >= 0 && now - quiet_since >= window_ns)
+			return ec_value(cx, woke);
+		if (settled && quiet_since < 0)
+			quiet_since = now;
+		if (!settled)
+			quiet_since = -1;
+		if (now >= deadline) {
+			struct ec_buf b = { 0 };
+			ec_put(&b, "still changing at the deadline: ");
+			for (int i = 0; i < n; i++) {
+				char *d = ec_describe_task(atomic_load(&ts[i]->tid));
+				ec_putf(&b, "%s%s: %s", i ? "; " : "", ts[i]->name, d);
+				free(d);
+			}
+			char *got = ec_take(&b);
+			struct ec_outcome o = ec_fail(cx, EC_FAIL, "the waiters to settle (each woken or asleep)", got, NULL);
+			free(got);
+			return o;
+		}
+		ec_pause(&bo);
+	}
+}
+
+/* `interrupt NAME...`: a signal whose handler does not restart calls. */
+static struct ec_outcome ec_interrupt(struct ec_ctx *cx, const char *const *names)
+{
+	long long sent = 0;
+	for (; *names; names++) {
+		struct ec_task *t = ec_started(cx, *names);
+		if (!t)
+			return ec_stop();
+		if (t->is_fork) {
+			sent += kill(t->pid, EC_INTERRUPT_SIG) == 0;
+		} else if (!ec_task_done(t)) {
+			int tid = atomic_load(&t->tid);
+			sent += tid != 0 && syscall(SYS_tgkill, getpid(), tid, EC_INTERRUPT_SIG) == 0;
+		}
+	}
+	return ec_value(cx, sent);
+}
+
+static struct ec_outcome ec_join_fork(struct ec_ctx *cx, const char *name, struct ec_task *t, long long deadline)
+{
+	unsigned bo = 0;
+	while (!t->reaped) {
+		int st;
+		pid_t r = waitpid(t->pid, &st, WNOHANG);
+		if (r == 0 && ec_now() >= deadline) {
+			char *want = ec_fmt("child %s to exit", name);
+			struct ec_outcome o = ec_fail(cx, EC_FAIL, want, "still running at the deadline", NULL);
+			free(want);
+			return o;
+		}
+		if (r == 0) {
+			ec_pause(&bo);
+			continue;
+		}
+		if (r < 0) {
+			char *n = ec_errno_name(errno);
+			struct ec_outcome o = ec_errorf(cx, "waitpid for %s failed: %s", name, n);
+			free(n);
+			return o;
+		}
+		t->reaped = 1;
+		t->status = st;
+	}
+	struct ec_failure *f = ec_read_report(t->report_fd);
+	if (f) {
+		ec_record(f);
+		return (struct ec_outcome){ .kind = EC_RET };
+	}
+	if (WIFSIGNALED(t->status)) {
+		char *s = ec_signal_name(WTERMSIG(t->status));
+		struct ec_outcome o = ec_errorf(cx, "child %s was killed by %s", name, s);
+		free(s);
+		return o;
+	}
+	if (WEXITSTATUS(t->status) != 0)
+		return ec_errorf(cx, "child %s exited with status %d", name, WEXITSTATUS(t->status));
+	return (struct ec_outcome){ .kind = EC_RET };
+}
+
+/* `join NAME... within=D`: a thread's failure is the case's failure. */
+static struct ec_outcome ec_join(struct ec_ctx *cx, const char *const *names, long long within_ns)
+{
+	long long deadline = ec_deadline(within_ns);
+	for (; *names; names++) {
+		struct ec_task *t = ec_started(cx, *names);
+		if (!t)
+			return ec_stop();
+		if (t->is_fork) {
+			struct ec_outcome o = ec_join_fork(cx, *names, t, deadline);
+			if (o.kind == EC_STOP)
+				return o;
+			continue;
+		}
+		if (ec_task_wait_done(t, deadline))
+			continue;
+		int line = atomic_load(&t->line);
+		char *want = ec_fmt("thread %s to finish", t->name), *d = ec_describe_task(atomic_load(&t->tid));
+		char *got = ec_fmt("still running at line %d (`%s`), %s", line, ec_line_text(line), d);
+		struct ec_outcome o = ec_fail(cx, EC_FAIL, want, got, NULL);
+		free(want);
+		free(d);
+		free(got);
+		return o;
+	}
+	return ec_value(cx, 0);
+}
+
+/* `kill self|main|NAME SIG`: target NULL is the whole process. */
+static struct ec_outcome ec_kill(struct ec_ctx *cx, const char *target, int sig)
+{
+	if (!target)
+		return ec_ret(cx, kill(getpid(), sig));
+	if (strcmp(target, "main") == 0)
+		return ec_ret(cx, syscall(SYS_tgkill, getpid(), G.main_tid, sig));
+	struct ec_task *t = ec_started(cx, target);
+	if (!t)
+		return ec_stop();
+	if (t->is_fork)
+		return ec_ret(cx, kill(t->pid, sig));
+	long long deadline = ec_deadline(-1);
+	unsigned bo = 0;
+	while (atomic_load(&t->tid) == 0) {
+		if (ec_now() >= deadline)
+			return ec_errorf(cx, "thread %s never started", t->name);
+		ec_pause(&bo);
+	}
+	return ec_ret(cx, syscall(SYS_tgkill, getpid(), atomic_load(&t->tid), sig));
+}
+
+/* `dice SIDES`: a uniformly random integer in 0..SIDES. */
+static struct ec_outcome ec_dice(struct ec_ctx *cx, unsigned long long sides)
+{
+	uint64_t v;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ec_errorf(cx, "cannot open /dev/urandom: %s (os error %d)", strerror(errno), errno);
+	ssize_t n = read(fd, &v, sizeof v);
+	int e = errno;
+	close(fd);
+	if (n != (ssize_t)sizeof v)
+		return ec_errorf(cx, "cannot read /dev/urandom: %s", n < 0 ? strerror(e) : "failed to fill whole buffer");
+	return ec_value(cx, (long long)(v % sides));
+}
+
+static struct ec_outcome ec_yield(struct ec_ctx *cx)
+{
+	sched_yield();
+	return ec_value(cx, 0);
+}
+
+/* `claim FD`: how many others hold FD's number. */
+static struct ec_outcome ec_claim(struct ec_ctx *cx, const char *ref, int release)
+{
+	int fd = -1;
+	unsigned before = 0;
+	EC_FD_OR_STOP(cx, ref, fd);
+	ec_lock();
+	size_t i = 0;
+	while (i < G.nclaims && G.claims[i].fd != fd)
+		i++;
+	if (i == G.nclaims) {
+		G.claims = ec_grow(G.claims, (G.nclaims + 1) * sizeof *G.claims);
+		G.claims[G.nclaims++] = (typeof(G.claims[0])){ fd, 0 };
+	}
+	before = G.claims[i].holders;
+	if (release)
+		G.claims[i].holders -= G.claims[i].holders > 0;
+	else
+		G.claims[i].holders++;
+	ec_unlock();
+	return ec_value(cx, release ? 0 : before);
+}
+
+/* ------------------------------------------------------------------ */
+/* Counters, checks and statistics                                    */
+/* ------------------------------------------------------------------ */
+
+static struct ec_outcome ec_reset(struct ec_ctx *cx, const char *const *names)
+{
+	for (; *names; names++)
+		ec_count(*names, -ec_counter(cx, *names));
+	return ec_value(cx, 0);
+}
+
+/* `check a+b OP N`: holds is the comparison, made by the caller; the
+ * counters in it are named for the failure message. */
+static struct ec_outcome ec_check(struct ec_ctx *cx, int holds, const char *text, const char *const *names)
+{
+	if (holds)
+		return ec_value(cx, 1);
+	struct ec_buf b = { 0 };
+	for (int i = 0; names[i]; i++)
+		ec_putf(&b, "%s%s = %lld", i ? ", " : "", names[i], ec_counter(cx, names[i]));
+	char *got = ec_take(&b);
+	struct ec_outcome o = ec_fail(cx, EC_FAIL, text, got, NULL);
+	free(got);
+	return o;
+}
+
+/* `check C1 C2... uniform alpha=P`: each count within N/K ± sqrt(N/2 ·
+ * ln(2K/α)) (Hoeffding per cell, union bound over cells). */
+static struct ec_outcome ec_uniform(struct ec_ctx *cx, const char *const *names, double alpha, const char *alpha_text)
+{
+	long long counts[64], total = 0;
+	int k = 0;
+	struct ec_buf shown = { 0 };
+	for (; names[k] && k < 64; k++) {
+		counts[k] = ec_counter(cx, names[k]);
+		total += counts[k];
+		ec_putf(&shown, "%s%s=%lld", k ? " " : "", names[k], counts[k]);
+	}
+	double kk = k > 0 ? k : 1, n = (double)total, mean = n / kk;
+	double t = ec_sqrt(n / 2.0 * ec_ln(2.0 * kk / alpha)), lo = mean - t, hi = mean + t, chi2 = 0;
+	if (mean > 0)
+		for (int i = 0; i < k; i++)
+			chi2 += ((double)counts[i] - mean) * ((double)counts[i] - mean) / mean;
+	char *s = ec_take(&shown);
+	int dof = k > 0 ? k - 1 : 0, ok = total > 0;
+	ec_note(ec_fmt("%s within [%.1f, %.1f] (Hoeffding band, false-alarm rate %s); chi-square %.2f with %d d.o.f.", s, lo, hi, alpha_text, chi2, dof));
+	for (int i = 0; i < k; i++)
+		ok &= (double)counts[i] >= lo && (double)counts[i] <= hi;
+	if (ok) {
+		free(s);
+		return ec_value(cx, 1);
+	}
+	char *want = ec_fmt("every count within [%.1f, %.1f] of %lld total (uniform, false-alarm rate %s)", lo, hi, total, alpha_text);
+	char *detail = ec_fmt("chi-square %.2f with %d d.o.f.", chi2, dof);
+	struct ec_outcome o = ec_fail(cx, EC_FAIL, want, s, detail);
+	free(want);
+	free(detail);
+	free(s);
+	return o;
+}
+
+static struct ec_outcome ec_report(struct ec_ctx *cx, const char *const *names)
+{
+	struct ec_buf b = { 0 };
+	for (int i = 0; names[i]; i++)
+		ec_putf(&b, "%s%s=%lld", i ? " " : "", names[i], ec_counter(cx, names[i]));
+	ec_note(ec_take(&b));
+	return ec_value(cx, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* repeat                                                             */
+/* ------------------------------------------------------------------ */
+
+struct ec_loop {
+	unsigned long long i;
+	long long total;     /* -1: a time budget */
+	long long cap;       /* -1: none */
+	long long budget_ns; /* -1: none */
+	long long start;
+	const char *var;
+	int stop;
+};
+
+/* `repeat N [as VAR]` */
+static struct ec_loop ec_times(struct ec_ctx *cx, unsigned long long n, const char *var)
+{
+	(void)cx;
+	return (struct ec_loop){ .total = (long long)n, .cap = (long long)n, .budget_ns = -1, .start = ec_now(), .var = var };
+}
+
+/* `repeat for DURATION [max N] [as VAR]` */
+static struct ec_loop ec_for(struct ec_ctx *cx, long long budget_ns, long long max, const char *var)
+{
+	(void)cx;
+	return (struct ec_loop){ .total = -1, .cap = max, .budget_ns = budget_ns, .start = ec_now(), .var = var };
+}
+
+/* Starts the next iteration, if the count, budget and `until` allow one. */
+static int ec_next(struct ec_ctx *cx, struct ec_loop *l)
+{
+	if (l->stop || (l->cap >= 0 && l->i >= (unsigned long long)l->cap))
+		return 0;
+	if (l->budget_ns >= 0 && ec_now() - l->start >= l->budget_ns)
+		return 0;
+	if (cx->nvars >= EC_MAX_NEST || cx->niters >= EC_MAX_NEST) {
+		ec_error(cx, "repeat blocks nest too deep");
+		return 0;
+	}
+	if (l->var) {
+		cx->vars[cx->nvars].name = l->var;
+		cx->vars[cx->nvars++].value = l->i;
+	}
+	cx->iters[cx->niters].i = l->i;
+	cx->iters[cx->niters++].total = l->total;
+	return 1;
+}
+
+/* Ends an iteration; `until` (evaluated after the body) stops the loop. */
+static void ec_again(struct ec_ctx *cx, struct ec_loop *l, int until)
+{
+	cx->niters--;
+	if (l->var)
+		cx->nvars--;
+	if (until)
+		l->stop = 1;
+	else
+		l->i++;
+}
+
+/* ------------------------------------------------------------------ */
+/* The case process                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Writes back every sysctl the case changed (the first recorded value of
+ * each path). Async-signal-safe: the timeout handler calls it too. */
+static int ec_restore_sysctls(void)
+{
+	int n = G.journal ? atomic_load(&G.journal->n) : 0, bad = -1;
+	if (n > EC_MAX_JOURNAL)
+		n = EC_MAX_JOURNAL;
+	for (int i = 0; i < n; i++) {
+		int seen = 0;
+		for (int j = 0; j < i; j++)
+			seen |= strcmp(G.journal->e[j].path, G.journal->e[i].path) == 0;
+		if (seen || strncmp(G.journal->e[i].path, "/proc/sys/", 10) != 0)
+			continue;
+		int fd = open(G.journal->e[i].path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0 || write(fd, G.journal->e[i].value, strlen(G.journal->e[i].value)) < 0)
+			bad = i;
+		if (fd >= 0)
+			close(fd);
+	}
+	return bad;
+}
+
+static void ec_kill_children(void)
+{
+	int n = atomic_load(&G.nchildren);
+	for (int i = 0; i < n && i < 256; i++)
+		kill(G.children[i], SIGKILL);
+}
+
+static void ec_write_str(const char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0) {
+		ssize_t w = write(1, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* The case missed its deadline: say where each thread was, and leave. */
+static void ec_on_timeout(int sig)
+{
+	(void)sig;
+	int any = 0;
+	ec_write_str(G.timeout_text);
+	for (int i = 0; i < EC_MAX_SLOTS && i < atomic_load(&G.next_slot); i++) {
+		int line = atomic_load(&G.slots[i].line);
+		char num[16];
+		int k = (int)sizeof num - 1;
+		if (line == 0)
+			continue;
+		num[k] = 0;
+		for (int v = line; v > 0 && k > 0; v /= 10)
+			num[--k] = (char)('0' + v % 10);
+		ec_write_str(any ? "; " : "it was at ");
+		ec_write_str(G.c->path);
+		ec_write_str(":");
+		ec_write_str(num + k);
+		ec_write_str(": ");
+		ec_write_str(ec_line_text(line));
+		ec_write_str(" (");
+		ec_write_str(G.slots[i].who);
+		ec_write_str(")");
+		any = 1;
+	}
+	ec_write_str(any ? "\n" : "it never reached its first step\n");
+	ec_kill_children();
+	ec_restore_sysctls();
+	_exit(124);
+}
+
+static int ec_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Removes the scratch directory, detaching a tmpfs a case left mounted. */
+static void ec_remove_tempdir(void)
+{
+	DIR *d = opendir(G.tempdir);
+	struct dirent *e;
+	char path[600];
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, "mnt-", 4) == 0) {
+			snprintf(path, sizeof path, "%s/%s", G.tempdir, e->d_name);
+			umount2(path, MNT_DETACH);
+		}
+	if (d)
+		closedir(d);
+	nftw(G.tempdir, ec_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* As root, a case that makes IP sockets runs in a network namespace of its
+ * own with loopback up: its ports and net sysctls never meet the host's
+ * (EPOLLCHECK_NO_NETNS=1 turns this off, as for epollcheck). */
+static const char *ec_private_network(void)
+{
+	const char *off = getenv("EPOLLCHECK_NO_NETNS");
+	if (geteuid() != 0 || !G.c->uses_ip || (off && strcmp(off, "1") == 0))
+		return NULL;
+	if (unshare(CLONE_NEWNET) != 0)
+		return "cannot make a private network namespace";
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq req;
+	memset(&req, 0, sizeof req);
+	memcpy(req.ifr_name, "lo", 3);
+	int ok = s >= 0 && ioctl(s, SIOCGIFFLAGS, &req) == 0;
+	req.ifr_flags |= IFF_UP | IFF_RUNNING;
+	ok = ok && ioctl(s, SIOCSIFFLAGS, &req) == 0;
+	if (s >= 0)
+		close(s);
+	if (!ok)
+		return "cannot bring loopback up in the private network namespace";
+	G.own_netns = 1;
+	return NULL;
+}
+
+/* Lowers this process's limits as epollcheck's case processes do. */
+static void ec_apply_limits(void)
+{
+	const struct {
+		int res;
+		rlim_t want;
+	} lim[] = { { RLIMIT_NOFILE, 8192 }, { RLIMIT_AS, (rlim_t)64 << 30 }, { RLIMIT_CPU, 300 } };
+	for (int i = 0; i < 3; i++) {
+		struct rlimit rl;
+		if (getrlimit(lim[i].res, &rl) != 0)
+			continue;
+		rlim_t soft = rl.rlim_cur < lim[i].want ? rl.rlim_cur : lim[i].want;
+		rlim_t hard = rl.rlim_max < lim[i].want ? rl.rlim_max : lim[i].want;
+		rl.rlim_cur = soft;
+		rl.rlim_max = hard > soft ? hard : soft;
+		setrlimit(lim[i].res, &rl);
+	}
+}
+
+/* Threads must have been joined and children reaped by the end. */
+static void ec_finish(struct ec_ctx *cx)
+{
+	if (!ec_stopped()) {
+		char *live = ec_live_threads(NULL);
+		if (live)
+			ec_errorf(cx, "thread(s) still running at the end of the case: %s (join them)", live);
+		free(live);
+	}
+	for (size_t i = 0; i < G.ntasks; i++) {
+		struct ec_task *t = G.tasks[i].task;
+		if (!t->is_fork || t->reaped)
+			continue;
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, NULL, 0);
+		t->reaped = 1;
+		if (!ec_stopped())
+			ec_errorf(cx, "child pid %d was never joined", (int)t->pid);
+	}
+}
+
+static int ec_in_range(const struct ec_xfail *x)
+{
+	return (!x->has_from || ec_version_cmp(G.kernel, x->from) >= 0) && (!x->has_to || ec_version_cmp(G.kernel, x->to) < 0);
+}
+
+/* Prints the verdict as epollcheck would report it; returns the exit status. */
+static int ec_verdict(void)
+{
+	const struct ec_xfail *known = NULL;
+	for (const struct ec_xfail *x = G.c->xfail; G.have_kernel && x->xfail_reason && !known; x++)
+		if (ec_in_range(x))
+			known = x;
+	struct ec_failure *f = G.failure;
+	if (f) {
+		ec_print_failure(stdout, f);
+		for (const char *const *h = G.c->hints; *h; h++)
+			printf("    hint: %s\n", *h);
+	}
+	for (size_t i = 0; i < G.nnotes; i++)
+		printf("%snote: %s\n", f ? "    " : "", G.notes[i]);
+	if (f && f->kind == EC_ERROR)
+		return 2;
+	if (f && !known)
+		return 1;
+	if (f)
+		printf("XFAIL: %s\n", known->xfail_reason);
+	else if (known)
+		printf("XPASS: %s\n", known->xpass_reason);
+	else
+		printf("PASS\n");
+	return 0;
+}
+
+/* Fails the whole case before its first step. */
+static int ec_setup_error(const char *what)
+{
+	printf("%s: setup failed\n    expected: the case to start\n    observed: %s\n", G.c->path, what);
+	return 2;
+}
+
+static int ec_run(const struct ec_case *c)
+{
+	G.c = c;
+	double scale = 1;
+	const char *env = getenv("EPOLLCHECK_TIMEOUT_SCALE");
+	if (env) {
+		char *end;
+		scale = strtod(env, &end);
+		if (*end || !(scale > 0)) {
+			fprintf(stderr, "epollcheck: error: EPOLLCHECK_TIMEOUT_SCALE=%s is not a positive number\n", env);
+			return 2;
+		}
+	}
+	for (const char *const *r = c->requires; *r; r++) {
+		char *why;
+		if (ec_probe(*r, &why) != 0) {
+			printf("SKIP: %s\n", why);
+			return 77;
+		}
+	}
+	long long limit = (long long)((double)c->timeout_ns * scale);
+	char *shown = ec_duration(limit);
+	G.timeout_text = ec_fmt("TIMEOUT: no result within %s; ", shown);
+	free(shown);
+	G.journal = mmap(NULL, sizeof *G.journal, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (G.journal == MAP_FAILED)
+		return ec_setup_error("cannot map the sysctl journal");
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ec_on_timeout;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { { 0, 0 }, { (time_t)(limit / 1000000000LL), (suseconds_t)(limit % 1000000000LL / 1000) } };
+	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+		it.it_value.tv_usec = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+	if (ec_set_disposition(EC_INTERRUPT_SIG, EC_SIG_HANDLER) != 0)
+		return ec_setup_error("cannot install the interrupt handler");
+	ec_apply_limits();
+	signal(SIGPIPE, SIG_IGN); /* as in Rust programs: a broken pipe is EPIPE */
+	G.have_kernel = ec_kernel_version(G.kernel);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(G.tempdir, sizeof G.tempdir, "%s/epollcheck-case-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(G.tempdir))
+		return ec_setup_error("cannot make a temporary directory");
+	const char *netns = ec_private_network();
+	if (netns) {
+		ec_remove_tempdir();
+		return ec_setup_error(netns);
+	}
+	G.main_tid = ec_gettid();
+	struct ec_ctx *cx = ec_alloc(sizeof *cx);
+	cx->thread = ec_strdup("main");
+	cx->slot = ec_new_slot("main");
+	c->body(cx);
+	ec_finish(cx);
+	int status = ec_verdict();
+	fflush(stdout);
+	ec_kill_children();
+	if (ec_restore_sysctls() >= 0 && status != 2) {
+		printf("%s: could not restore a sysctl the case changed\n", c->path);
+		status = 2;
+	}
+	ec_remove_tempdir();
+	fflush(stdout);
+	_exit(status);
+}
+
+/* Statement helpers for the case below: each returns from the case
+ * function when the step failed or the case is stopping. */
+#define STEP(line) \
+	do { \
+		if (ec_step(cx, (line))) \
+			return; \
+	} while (0)
+#define BLOCK(line) \
+	do { \
+		if (ec_block(cx, (line))) \
+			return; \
+	} while (0)
+#define FD(ref) ({ \
+	int fd_; \
+	if (ec_fd(cx, (ref), &fd_)) \
+		return; \
+	fd_; \
+})
+#define RUN(call) \
+	do { \
+		o = (call); \
+		if (o.kind == EC_STOP) \
+			return; \
+	} while (0)
+#define EXPECT(text) \
+	do { \
+		static struct ec_expect *_Atomic expect_; \
+		if (ec_judge(cx, &o, &expect_, (text))) \
+			return; \
+	} while (0)
+#define EXPECT_SUCCESS() \
+	do { \
+		if (ec_judge_success(cx, &o, EC_FAIL)) \
+			return; \
+	} while (0)
+#define FIXTURE_OK() \
+	do { \
+		if (ec_judge_success(cx, &o, EC_ERROR)) \
+			return; \
+	} while (0)
+#define CAPTURE(name) ec_capture(cx, &o, (name))
+#define BIND(name) ec_bind_first(cx, &o, (name))
+#define ENTER(nr) ec_enter(cx, (nr))
+#define LEFT() ec_left(cx)
+#define VAR(name) ec_var(cx, (name))
+#define COUNTER(name) ec_counter(cx, (name))
+#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define SPAWN(name, fn) \
+	do { \
+		if (ec_spawn(cx, (name), (fn))) \
+			return; \
+	} while (0)
+#define FORK(name, fn) \
+	do { \
+		if (ec_fork(cx, (name), (fn))) \
+			return; \
+	} while (0)
+#define EVENT_BUFFER(n) ({ \
+	struct epoll_event *evs_ = ec_event_buffer(cx, (n)); \
+	if (!evs_) \
+		return; \
+	evs_; \
+})
+#define READONLY_PAGE() ({ \
+	void *page_ = ec_readonly_page(cx); \
+	if (!page_) \
+		return; \
+	page_; \
+})
+
+#pragma GCC diagnostic pop
+
+/* ---------------------------- the case ---------------------------- */

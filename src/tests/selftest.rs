@@ -48,7 +48,10 @@ fn leftover_case_processes(tag: &str) -> Vec<String> {
 fn every_status_comes_out_as_the_model_says() {
     let out = std::env::temp_dir().join(format!("epollcheck-selftest-{}.json", std::process::id()));
     let tag = format!("EPOLLCHECK_SELFTEST_TAG=run-{}", std::process::id());
+    // A private TMPDIR: every temporary file of the run lands there.
+    let tmp = tempfile::tempdir().unwrap();
     let run = epollcheck()
+        .env("TMPDIR", tmp.path())
         .env("EPOLLCHECK_ROOT", root().join("fixtures/selftest"))
         .env("EPOLLCHECK_SELFTEST_TAG", tag.trim_start_matches("EPOLLCHECK_SELFTEST_TAG="))
         .args(["run", "--quiet", "--out"])
@@ -75,6 +78,16 @@ fn every_status_comes_out_as_the_model_says() {
     assert!(record.kernel.numeric.is_some());
     assert_eq!(record.summary[&Status::Pass], 3);
     assert!(leftover_case_processes(&tag).is_empty(), "case processes outlived the run");
+    // Every case's scratch directory, progress page and restore journal is
+    // gone (the TIMEOUT cases were killed and could not clean up); only the
+    // serial locks, shared by all runs, stay.
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("epollcheck-serial-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files outlived the run: {left:?}");
     let _ = std::fs::remove_file(out);
 }
 
