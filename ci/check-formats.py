@@ -3,8 +3,9 @@
 
 KTAP with tap.py (an independent TAP parser), the KCIDB export with
 kcidb-io's schema validator, JUnit by parsing the XML and checking its
-counts. Usage: check-formats.py RECORD.json KTAP JUNIT KCIDB.json
-(the record is the truth the other three must agree with).
+counts. Usage: check-formats.py RECORD.json[,RECORD.json...] KTAP JUNIT KCIDB.json
+(the records are the truth the other three must agree with; with several
+records, the KTAP is a matrix whose subtests are the kernels, in order).
 """
 import json
 import sys
@@ -13,28 +14,47 @@ import xml.etree.ElementTree as ET
 import kcidb_io
 from tap.parser import Parser
 
-record_path, ktap_path, junit_path, kcidb_path = sys.argv[1:5]
-record = json.load(open(record_path))
-results = record["results"]
+record_paths, ktap_path, junit_path, kcidb_path = sys.argv[1].split(","), *sys.argv[2:5]
+records = [json.load(open(p)) for p in record_paths]
+results = [r for rec in records for r in rec["results"]]
 errors = []
 
-# KTAP: one result line per test, in order, ok/not ok as the status says,
-# SKIP directives where the test was skipped, a plan that matches.
-lines = list(Parser().parse_text(open(ktap_path).read()))
-plans = [l for l in lines if l.category == "plan"]
-tests = [l for l in lines if l.category == "test"]
-if len(plans) != 1 or plans[0].expected_tests != len(results):
-    errors.append(f"KTAP plan {[p.expected_tests for p in plans]} for {len(results)} tests")
-if len(tests) != len(results):
-    errors.append(f"KTAP has {len(tests)} result lines for {len(results)} tests")
-for t, r in zip(tests, results):
-    ok_expected = r["status"] in ("PASS", "XFAIL", "XPASS", "SKIP")
-    if t.ok != ok_expected:
-        errors.append(f"KTAP {r['name']}: ok={t.ok} for {r['status']}")
-    if t.skip != (r["status"] == "SKIP"):
-        errors.append(f"KTAP {r['name']}: skip={t.skip} for {r['status']}")
-    if r["name"] not in t.description:
-        errors.append(f"KTAP line {t.number} names {t.description!r}, not {r['name']}")
+
+def check_ktap(text, results, where):
+    """One KTAP document: one result line per test, in order, ok/not ok as
+    the status says, SKIP directives where skipped, a matching plan."""
+    lines = list(Parser().parse_text(text))
+    plans = [l for l in lines if l.category == "plan"]
+    tests = [l for l in lines if l.category == "test"]
+    if len(plans) != 1 or plans[0].expected_tests != len(results):
+        errors.append(f"{where}: KTAP plan {[p.expected_tests for p in plans]} for {len(results)} tests")
+    if len(tests) != len(results):
+        errors.append(f"{where}: KTAP has {len(tests)} result lines for {len(results)} tests")
+    for t, r in zip(tests, results):
+        ok_expected = r["status"] in ("PASS", "XFAIL", "XPASS", "SKIP")
+        if t.ok != ok_expected:
+            errors.append(f"{where}: KTAP {r['name']}: ok={t.ok} for {r['status']}")
+        if t.skip != (r["status"] == "SKIP"):
+            errors.append(f"{where}: KTAP {r['name']}: skip={t.skip} for {r['status']}")
+        if r["name"] not in t.description:
+            errors.append(f"{where}: KTAP line {t.number} names {t.description!r}, not {r['name']}")
+
+
+ktap = open(ktap_path).read()
+if len(records) == 1:
+    check_ktap(ktap, results, "run")
+else:
+    # The top level has one result per kernel; each kernel's subtest is
+    # indented by four spaces and parsed as a document of its own.
+    check_ktap("\n".join(l for l in ktap.splitlines() if not l.startswith("    ")),
+               [{"name": "", "status": "PASS" if all(r["status"] in ("PASS", "XFAIL", "XPASS", "SKIP") for r in rec["results"]) else "FAIL"} for rec in records],
+               "matrix")
+    blocks = ktap.split("    # Subtest: ")[1:]
+    if len(blocks) != len(records):
+        errors.append(f"matrix KTAP has {len(blocks)} subtests for {len(records)} kernels")
+    for block, rec in zip(blocks, records):
+        body = "\n".join(l[4:] for l in block.splitlines()[1:] if l.startswith("    "))
+        check_ktap(body, rec["results"], rec["kernel"]["release"])
 
 # JUnit: counts per status, the failure message present.
 root = ET.parse(junit_path).getroot()
@@ -63,8 +83,10 @@ if len(data["tests"]) != len(results):
 for t, r in zip(data["tests"], results):
     if t["status"] != statuses[r["status"]]:
         errors.append(f"KCIDB {r['name']}: {t['status']} for {r['status']}")
+if len(data["checkouts"]) != len(records) or len(data["builds"]) != len(records):
+    errors.append(f"KCIDB has {len(data['checkouts'])} checkouts and {len(data['builds'])} builds for {len(records)} kernels")
 
 if errors:
     print("format check FAILED:\n  " + "\n  ".join(errors))
     sys.exit(1)
-print(f"formats agree with the run record: {len(results)} tests; KTAP parsed by tap.py, KCIDB valid against kcidb-io schema v{kcidb_io.schema.LATEST.major}.{kcidb_io.schema.LATEST.minor}, JUnit counts match")
+print(f"formats agree with {len(records)} run record(s): {len(results)} tests; KTAP parsed by tap.py, KCIDB valid against kcidb-io schema v{kcidb_io.schema.LATEST.major}.{kcidb_io.schema.LATEST.minor}, JUnit counts match")
