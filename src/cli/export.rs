@@ -39,7 +39,13 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     let program = crate::export::export_c(&case).map_err(|e| e.to_string())?;
     match p.value("out") {
         Some(out) => std::fs::write(out, program).map_err(|e| format!("cannot write {out}: {e}"))?,
-        None => print!("{program}"),
+        None => {
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(program.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(format!("cannot write the program: {e}")),
+                _ => {}
+            }
+        }
     }
     Ok(0)
 }

@@ -226,6 +226,15 @@ static char *ec_strdup(const char *s)
 	return d;
 }
 
+/* Copies a string, truncated to the destination. */
+static void ec_copy(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+	for (; i + 1 < cap && src[i]; i++)
+		dst[i] = src[i];
+	dst[i] = 0;
+}
+
 /* printf into a new string. */
 static char *ec_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *ec_fmt(const char *fmt, ...)
@@ -776,7 +785,7 @@ static void ec_done(struct ec_ctx *cx)
 /* `p$i.r` with the current loop values (longest variable names first). */
 static void ec_resolve(struct ec_ctx *cx, const char *tpl, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s", tpl);
+	ec_copy(out, cap, tpl);
 	if (!strchr(tpl, '$'))
 		return;
 	int order[EC_MAX_NEST], n = cx->nvars;
@@ -801,7 +810,7 @@ static void ec_resolve(struct ec_ctx *cx, const char *tpl, char *out, size_t cap
 			p = hit + strlen(key);
 		}
 		ec_put(&b, p);
-		snprintf(out, cap, "%s", b.s);
+		ec_copy(out, cap, b.s);
 		free(b.s);
 	}
 }
@@ -1261,9 +1270,9 @@ static long ec_cpus(void)
 			at = strstr(line, ":cpu,cpuacct:");
 			if (!at)
 				continue;
-			snprintf(path, sizeof path, "%s", at + 13);
+			ec_copy(path, sizeof path, at + 13);
 		} else {
-			snprintf(path, sizeof path, "%s", v2 ? line + 3 : at + 5);
+			ec_copy(path, sizeof path, v2 ? line + 3 : at + 5);
 		}
 		for (;;) {
 			long long q = -1, per = -1;
@@ -1590,7 +1599,7 @@ static int ec_probe_cached(const char *word)
 	free(why);
 	pthread_mutex_lock(&mu);
 	if (n < 64)
-		cache[n++] = (typeof(cache[0])){ ec_strdup(word), ok };
+		cache[n++] = (__typeof__(cache[0])){ ec_strdup(word), ok };
 	pthread_mutex_unlock(&mu);
 	return ok;
 }
@@ -3155,8 +3164,8 @@ static struct ec_outcome ec_sysctl_write(struct ec_ctx *cx, const char *name, lo
 		int slot = atomic_fetch_add(&G.journal->n, 1);
 		if (slot >= EC_MAX_JOURNAL)
 			return ec_error(cx, "record the sysctl to restore failed: too many sysctls written");
-		snprintf(G.journal->e[slot].value, sizeof G.journal->e[slot].value, "%s", old);
-		snprintf(G.journal->e[slot].path, sizeof G.journal->e[slot].path, "%s", path);
+		ec_copy(G.journal->e[slot].value, sizeof G.journal->e[slot].value, old);
+		ec_copy(G.journal->e[slot].path, sizeof G.journal->e[slot].path, path);
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0)
@@ -3425,7 +3434,7 @@ static int ec_new_slot(const char *who)
 	int slot = atomic_fetch_add(&G.next_slot, 1);
 	if (slot >= EC_MAX_SLOTS)
 		return -1;
-	snprintf(G.slots[slot].who, sizeof G.slots[slot].who, "%s", who);
+	ec_copy(G.slots[slot].who, sizeof G.slots[slot].who, who);
 	return slot;
 }
 
@@ -3877,7 +3886,7 @@ static struct ec_outcome ec_claim(struct ec_ctx *cx, const char *ref, int releas
 		i++;
 	if (i == G.nclaims) {
 		G.claims = ec_grow(G.claims, (G.nclaims + 1) * sizeof *G.claims);
-		G.claims[G.nclaims++] = (typeof(G.claims[0])){ fd, 0 };
+		G.claims[G.nclaims++] = (__typeof__(G.claims[0])){ fd, 0 };
 	}
 	before = G.claims[i].holders;
 	if (release)
@@ -3894,8 +3903,14 @@ static struct ec_outcome ec_claim(struct ec_ctx *cx, const char *ref, int releas
 
 static struct ec_outcome ec_reset(struct ec_ctx *cx, const char *const *names)
 {
-	for (; *names; names++)
-		ec_count(*names, -ec_counter(cx, *names));
+	for (; *names; names++) {
+		ec_count(*names, 0);
+		ec_lock();
+		for (size_t i = 0; i < G.ncounters; i++)
+			if (strcmp(G.counters[i].name, *names) == 0)
+				G.counters[i].value = 0;
+		ec_unlock();
+	}
 	return ec_value(cx, 0);
 }
 
@@ -3914,23 +3929,37 @@ static struct ec_outcome ec_check(struct ec_ctx *cx, int holds, const char *text
 	return o;
 }
 
-/* `check C1 C2... uniform alpha=P`: each count within N/K ± sqrt(N/2 ·
- * ln(2K/α)) (Hoeffding per cell, union bound over cells). */
+/* The acceptance band of a uniformity check: with N counts over K cells,
+ * each cell within t = sqrt(N/2 · ln(2K/α)) of N/K (Hoeffding per cell,
+ * union bound over cells); and the chi-square statistic, for the record. */
+static void ec_band(const long long *counts, int k, double alpha, double *lo, double *hi, double *chi2)
+{
+	long long total = 0;
+	for (int i = 0; i < k; i++)
+		total += counts[i];
+	double kk = k > 0 ? k : 1, n = (double)total, mean = n / kk;
+	double t = ec_sqrt(n / 2.0 * ec_ln(2.0 * kk / alpha));
+	*lo = mean - t;
+	*hi = mean + t;
+	*chi2 = 0;
+	if (mean > 0)
+		for (int i = 0; i < k; i++)
+			*chi2 += ((double)counts[i] - mean) * ((double)counts[i] - mean) / mean;
+}
+
+/* `check C1 C2... uniform alpha=P`: fails when a count leaves the band. */
 static struct ec_outcome ec_uniform(struct ec_ctx *cx, const char *const *names, double alpha, const char *alpha_text)
 {
 	long long counts[64], total = 0;
 	int k = 0;
+	double lo, hi, chi2;
 	struct ec_buf shown = { 0 };
 	for (; names[k] && k < 64; k++) {
 		counts[k] = ec_counter(cx, names[k]);
 		total += counts[k];
 		ec_putf(&shown, "%s%s=%lld", k ? " " : "", names[k], counts[k]);
 	}
-	double kk = k > 0 ? k : 1, n = (double)total, mean = n / kk;
-	double t = ec_sqrt(n / 2.0 * ec_ln(2.0 * kk / alpha)), lo = mean - t, hi = mean + t, chi2 = 0;
-	if (mean > 0)
-		for (int i = 0; i < k; i++)
-			chi2 += ((double)counts[i] - mean) * ((double)counts[i] - mean) / mean;
+	ec_band(counts, k, alpha, &lo, &hi, &chi2);
 	char *s = ec_take(&shown);
 	int dof = k > 0 ? k - 1 : 0, ok = total > 0;
 	ec_note(ec_fmt("%s within [%.1f, %.1f] (Hoeffding band, false-alarm rate %s); chi-square %.2f with %d d.o.f.", s, lo, hi, alpha_text, chi2, dof));
@@ -3970,20 +3999,19 @@ struct ec_loop {
 	long long start;
 	const char *var;
 	int stop;
+	int line; /* the repeat's, where a failure after the loop points */
 };
 
 /* `repeat N [as VAR]` */
 static struct ec_loop ec_times(struct ec_ctx *cx, unsigned long long n, const char *var)
 {
-	(void)cx;
-	return (struct ec_loop){ .total = (long long)n, .cap = (long long)n, .budget_ns = -1, .start = ec_now(), .var = var };
+	return (struct ec_loop){ .total = (long long)n, .cap = (long long)n, .budget_ns = -1, .start = ec_now(), .var = var, .line = cx->line };
 }
 
 /* `repeat for DURATION [max N] [as VAR]` */
 static struct ec_loop ec_for(struct ec_ctx *cx, long long budget_ns, long long max, const char *var)
 {
-	(void)cx;
-	return (struct ec_loop){ .total = -1, .cap = max, .budget_ns = budget_ns, .start = ec_now(), .var = var };
+	return (struct ec_loop){ .total = -1, .cap = max, .budget_ns = budget_ns, .start = ec_now(), .var = var, .line = cx->line };
 }
 
 /* Starts the next iteration, if the count, budget and `until` allow one. */
@@ -4012,6 +4040,7 @@ static void ec_again(struct ec_ctx *cx, struct ec_loop *l, int until)
 	cx->niters--;
 	if (l->var)
 		cx->nvars--;
+	cx->line = l->line;
 	if (until)
 		l->stop = 1;
 	else

@@ -3,12 +3,12 @@
 //! eventpoll ioctls; poll and select go through the runtime.
 
 use super::cwrite::{Out, c_i64, c_int, c_mask, c_names, c_sigset, c_u64, cstr, fd_expr, fd_ref};
-use super::stmt::{Emitted, Env};
+use super::stmt::Env;
 use crate::case::model::*;
 use crate::names::MaskKind;
 
-/// Renders the step if it is one of these calls.
-pub fn emit(o: &mut Out, a: &Action, env: &Env<'_>) -> Option<Emitted> {
+/// Renders the step if it is one of these calls; false if it is not.
+pub fn emit(o: &mut Out, a: &Action, env: &Env<'_>) -> bool {
     match a {
         Action::Epoll { name, flags } => {
             o.line(format!("o = ec_made(cx, {}, EC_EPOLL, syscall(SYS_epoll_create1, {}));", cstr(name), create1_flags(*flags as i32)));
@@ -38,9 +38,9 @@ pub fn emit(o: &mut Out, a: &Action, env: &Env<'_>) -> Option<Emitted> {
             let ms = timeout.map(|d| d.as_millis() as i64).unwrap_or(-1);
             o.line(format!("RUN(ec_select(cx, {}, {}, {}, {}));", set(read), set(write), set(except), c_i64(ms)));
         }
-        _ => return None,
+        _ => return false,
     }
-    Some(Ok(()))
+    true
 }
 
 fn create1_flags(f: i32) -> String {
@@ -141,7 +141,27 @@ fn wait(o: &mut Out, ep: &FdRef, w: &WaitArgs<'_>, env: &Env<'_>) {
     }
     let max = w.max.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
     let len = max.max(1) as i64;
-    let (events, copied) = match w.buf {
+    let (events, copied) = events_arg(o, w.buf, len);
+    let (nr, call) = wait_call(o, w, events, max);
+    if env.in_thread {
+        o.line(format!("ENTER({nr});"));
+    }
+    o.line(format!("long n = {call};"));
+    if env.in_thread {
+        o.line("LEFT();");
+    }
+    o.line(format!("o = ec_waited(cx, n, ep, {copied}, {len});"));
+    match w.buf {
+        BufKind::Normal if len > 4096 => o.line(format!("ec_free_event_buffer(evs, {len});")),
+        BufKind::ReadOnly => o.line("munmap(page, 4096);"),
+        _ => {}
+    }
+    o.close();
+}
+
+/// The events array a wait is given, and the one its outcome is read from.
+fn events_arg(o: &mut Out, buf: BufKind, len: i64) -> (&'static str, &'static str) {
+    match buf {
         BufKind::Normal if len <= 4096 => {
             o.line(format!("struct epoll_event evs[{len}];"));
             ("evs", "evs")
@@ -158,7 +178,11 @@ fn wait(o: &mut Out, ep: &FdRef, w: &WaitArgs<'_>, env: &Env<'_>) {
             o.line("void *page = READONLY_PAGE();");
             ("page", "NULL")
         }
-    };
+    }
+}
+
+/// The syscall number a wait makes and the call itself.
+fn wait_call(o: &mut Out, w: &WaitArgs<'_>, events: &str, max: i32) -> (&'static str, String) {
     let setsize = c_u64(w.sigsetsize.unwrap_or(8) as u64);
     let mask = match w.sigmask {
         SigMaskArg::Null => "NULL",
@@ -168,8 +192,9 @@ fn wait(o: &mut Out, ep: &FdRef, w: &WaitArgs<'_>, env: &Env<'_>) {
             "&mask"
         }
     };
-    let (nr, call) = match w.via {
-        WaitVia::EpollPwait => ("SYS_epoll_pwait", format!("syscall(SYS_epoll_pwait, ep, {events}, {max}, {}, {mask}, {setsize})", c_int(timeout_ms(w.timeout)))),
+    let ms = c_int(timeout_ms(w.timeout));
+    match w.via {
+        WaitVia::EpollPwait => ("SYS_epoll_pwait", format!("syscall(SYS_epoll_pwait, ep, {events}, {max}, {ms}, {mask}, {setsize})")),
         WaitVia::EpollPwait2 => {
             let ts = match (w.timeout, timespec(w.timeout)) {
                 (Timeout::Bad, _) => "EC_KERNEL_ADDR",
@@ -181,22 +206,8 @@ fn wait(o: &mut Out, ep: &FdRef, w: &WaitArgs<'_>, env: &Env<'_>) {
             };
             ("SYS_epoll_pwait2", format!("syscall(SYS_epoll_pwait2, ep, {events}, {max}, {ts}, {mask}, {setsize})"))
         }
-        _ => ("SYS_epoll_wait", format!("syscall(SYS_epoll_wait, ep, {events}, {max}, {})", c_int(timeout_ms(w.timeout)))),
-    };
-    if env.in_thread {
-        o.line(format!("ENTER({nr});"));
+        _ => ("SYS_epoll_wait", format!("syscall(SYS_epoll_wait, ep, {events}, {max}, {ms})")),
     }
-    o.line(format!("long n = {call};"));
-    if env.in_thread {
-        o.line("LEFT();");
-    }
-    o.line(format!("o = ec_waited(cx, n, ep, {copied}, {len});"));
-    match w.buf {
-        BufKind::Normal if len > 4096 => o.line(format!("ec_free_event_buffer(evs, {len});")),
-        BufKind::ReadOnly => o.line("munmap(page, 4096);"),
-        _ => {}
-    }
-    o.close();
 }
 
 fn ioctl(o: &mut Out, fd: &FdRef, req: &IoctlReq, null_arg: bool) {

@@ -60,6 +60,7 @@ pub fn export_c(case: &Case) -> Result<String, ExportError> {
     })?;
     let mut out = String::new();
     out.push_str(&banner(case));
+    out.push('\n');
     out.push_str(RUNTIME);
     out.push('\n');
     out.push_str(&tables(case));

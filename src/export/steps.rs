@@ -14,7 +14,12 @@ pub fn emit(o: &mut Out, a: &Action, env: &Env<'_>) -> Emitted {
             o.line(format!("RUN({c});"));
             Ok(())
         }
-        None => Err(super::ExportError::new(env.line, &format!("{a:?}"), "no C rendering for this step")),
+        None => {
+            // The step's kind, as the model names it (`Wait`, `Ctl`, ...).
+            let debug = format!("{a:?}");
+            let kind = debug.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("?");
+            Err(super::ExportError::new(env.line, kind, "the exporter has no C rendering for this step"))
+        }
     }
 }
 

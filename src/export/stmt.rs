@@ -107,9 +107,8 @@ impl<'a> Gen<'a> {
     fn op(&mut self, o: &mut Out, op: &Op, line: u32, in_thread: bool) -> Emitted {
         let env = Env { case: self.case, line, in_thread };
         o.line(format!("STEP({line});"));
-        match calls::emit(o, &op.action, &env) {
-            Some(r) => r?,
-            None => steps::emit(o, &op.action, &env)?,
+        if !calls::emit(o, &op.action, &env) {
+            steps::emit(o, &op.action, &env)?;
         }
         match &op.expect {
             Some(e) => o.line(format!("EXPECT({});", cstr(&expect_text(e, mask_kind(&op.action), line)?))),
