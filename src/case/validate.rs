@@ -141,6 +141,11 @@ fn walk(sink: &ErrorSink<'_>, block: &Block, d: &Defs, scope: &mut Vec<String>) 
                 if let Some(c) = &r.until {
                     check_cond(sink, c, stmt.span, d)?;
                 }
+                if let Some(v) = r.var.as_ref().filter(|v| scope.contains(v)) {
+                    // Names like p$i.r and masks would disagree about which
+                    // loop's value $i means.
+                    return Err(sink.at(stmt.span, format!("loop variable `{v}` is already bound by an enclosing repeat: give this loop another name")));
+                }
                 scope.extend(r.var.clone());
                 walk(sink, &r.body, d, scope)?;
                 if r.var.is_some() {

@@ -38,6 +38,14 @@ pub struct ChildSpec {
     /// The case's scratch directory, made and removed by the runner.
     #[serde(default)]
     pub tempdir: Option<PathBuf>,
+    /// EPOLLCHECK_TIMEOUT_SCALE: the case's steps stretch their own
+    /// deadlines (join, asleep) by it, as the runner stretches the case's.
+    #[serde(default = "one")]
+    pub timeout_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +159,7 @@ fn run(spec: &ChildSpec) -> ChildReport {
         Err(e) => return error_report(format!("cannot make a temporary directory: {e}")),
     };
     shared.own_netns = own_netns;
+    shared.timeout_scale = spec.timeout_scale;
     let shared = Arc::new(shared);
     shared.main_tid.store(crate::sys::signal::gettid(), std::sync::atomic::Ordering::SeqCst);
     let mut ctx = Ctx::new(shared.clone(), "main", None);

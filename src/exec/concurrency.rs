@@ -71,6 +71,8 @@ pub fn spawn_thread(ctx: &mut Ctx, name: &str, body: &Block) -> Flow {
 /// Runs the block in a forked child that shares every fd (and so every
 /// epoll instance) with the case. Its failure comes back over a pipe.
 pub fn spawn_fork(ctx: &mut Ctx, name: &str, body: &Block) -> Flow {
+    // `fork kid$i`: stored under the name join, asleep and pidfd look up.
+    let name = &ctx.resolve_name(name);
     let live = ctx.sh.tasks.live_threads();
     if !live.is_empty() {
         ctx.sh.fail(ctx.error(format!("fork needs every thread joined first (still running: {})", live.join(", "))));
@@ -104,7 +106,7 @@ pub fn spawn_fork(ctx: &mut Ctx, name: &str, body: &Block) -> Flow {
         }
         Ok(pid) => {
             let _ = io::close(w);
-            ctx.sh.tasks.insert(name, Task::Fork(Arc::new(ForkTask { pid, report_fd: r, reaped: Default::default() })));
+            ctx.sh.tasks.insert(name, Task::Fork(Arc::new(ForkTask { pid, report_fd: r.into(), reaped: Default::default() })));
             Flow::Go
         }
         Err(e) => {
@@ -284,11 +286,17 @@ fn join_fork(ctx: &Ctx, name: &str, f: &ForkTask, deadline: Instant) -> Result<(
     };
     let mut report = Vec::new();
     let mut buf = [0u8; 4096];
-    while let Ok(n) = io::read(f.report_fd, &mut buf) {
+    // Read once and closed, so a case that forks in a loop does not
+    // collect a pipe per child.
+    let fd = f.report_fd.swap(-1, Ordering::SeqCst);
+    while let Ok(n) = io::read(fd, &mut buf) {
         if n <= 0 {
             break;
         }
         report.extend_from_slice(&buf[..n as usize]);
+    }
+    if fd >= 0 {
+        let _ = io::close(fd);
     }
     if let Ok(r) = serde_json::from_slice::<ForkReport>(&report) {
         // The child's steps join the case's trace, so --trace shows them.

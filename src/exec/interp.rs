@@ -112,8 +112,13 @@ impl Ctx {
         let fd = self.fd(r)?;
         let t = lock(&self.sh.fds);
         if let FdRef::Name(n) = r {
-            if let Some(e) = t.names.get(&self.resolve_name(n)) {
-                return Ok(*e);
+            let n = self.resolve_name(n);
+            // An `as` alias shadows a table name of the same spelling, as
+            // it does in fd().
+            if !self.aliases.contains_key(&n) {
+                if let Some(e) = t.names.get(&n) {
+                    return Ok(*e);
+                }
             }
         }
         Ok(FdEntry { fd, kind: t.kind_of_fd(fd) })
@@ -123,7 +128,10 @@ impl Ctx {
     /// leaves the case time to report before its own timeout.
     pub fn deadline(&self, within: Option<Duration>) -> Instant {
         let case_limit = self.sh.case.header.timeout.mul_f64(0.8);
-        Instant::now() + within.unwrap_or(case_limit.min(Duration::from_secs(5)))
+        let span = within.unwrap_or(case_limit.min(Duration::from_secs(5)));
+        // Scaled like the case's own deadline, so a slow emulated machine
+        // reports a slow step as the kernel's, not as the runner's, fault.
+        Instant::now() + span.mul_f64(self.sh.timeout_scale)
     }
 
     pub fn tracing(&self) -> bool {

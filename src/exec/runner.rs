@@ -104,6 +104,7 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
         variant: inst.variant.iter().map(|v| (v.axis.clone(), v.label.clone(), v.value.clone())).collect(),
         trace: cfg.trace,
         progress: Some(progress.path().to_path_buf()),
+        timeout_scale: cfg.timeout_scale,
     };
     let spec_json = serde_json::to_string(&spec).expect("spec serialises");
     let mut cmd = Command::new(&cfg.exe);

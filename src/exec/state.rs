@@ -95,6 +95,10 @@ pub struct Shared {
     pub main_tid: std::sync::atomic::AtomicI32,
     /// The case runs in a network namespace of its own (root, IP cases).
     pub own_netns: bool,
+    /// How much slower than real hardware this machine is taken to be
+    /// (EPOLLCHECK_TIMEOUT_SCALE); scales step deadlines, never windows
+    /// that a case measures.
+    pub timeout_scale: f64,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the state behind
@@ -119,6 +123,7 @@ impl Shared {
             tempdir,
             main_tid: std::sync::atomic::AtomicI32::new(0),
             own_netns: false,
+            timeout_scale: 1.0,
         })
     }
 

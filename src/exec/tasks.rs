@@ -89,10 +89,11 @@ pub enum Sleep {
     Gone,
 }
 
-/// A child made by `fork`: its pid and the pipe it reports a failure on.
+/// A child made by `fork`: its pid and the pipe it reports a failure on
+/// (-1 once `join` has read and closed it).
 pub struct ForkTask {
     pub pid: i32,
-    pub report_fd: i32,
+    pub report_fd: std::sync::atomic::AtomicI32,
     pub reaped: Mutex<Option<i32>>,
 }
 

@@ -637,6 +637,7 @@ static struct {
 	const char *timeout_text;
 	atomic_uint handled[65];
 	int own_netns;
+	double scale;
 } G = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void ec_lock(void)
@@ -896,8 +897,11 @@ static int ec_entry(struct ec_ctx *cx, const char *ref, int *fd, int *kind)
 	ec_lock();
 	struct ec_entry *e = NULL;
 	if (!ec_is_raw(ref)) {
+		int aliased;
 		ec_resolve(cx, ref, name, sizeof name);
-		e = ec_find_name(name, 1);
+		/* An `as` alias shadows a table name, as it does in ec_fd. */
+		if (!ec_alias(cx, name, &aliased))
+			e = ec_find_name(name, 1);
 	}
 	if (e) {
 		*fd = e->fd;
@@ -2856,7 +2860,8 @@ static struct ec_outcome ec_poll(struct ec_ctx *cx, const char *const *refs, con
 		pfds[i].revents = 0;
 	}
 	ec_enter(cx, SYS_poll);
-	long r = poll(pfds, (nfds_t)n, timeout);
+	/* The raw call, as the interpreter makes it. */
+	long r = syscall(SYS_poll, pfds, (unsigned long)n, timeout);
 	int e = errno;
 	ec_left(cx);
 	if (r == -1)
@@ -2895,7 +2900,8 @@ static struct ec_outcome ec_select(struct ec_ctx *cx, const char *const *r, int 
 	}
 	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
 	ec_enter(cx, SYS_select);
-	long ret = select(maxfd + 1, &sets[0], &sets[1], &sets[2], timeout_ms < 0 ? NULL : &tv);
+	/* The raw call: glibc's select() is pselect6, which `asleep` would not see. */
+	long ret = syscall(SYS_select, maxfd + 1, &sets[0], &sets[1], &sets[2], timeout_ms < 0 ? NULL : &tv);
 	int e = errno;
 	ec_left(cx);
 	if (ret == -1)
@@ -3347,9 +3353,11 @@ static long long ec_default_span(void)
 	return span < 5000000000LL ? span : 5000000000LL;
 }
 
+/* Scaled by EPOLLCHECK_TIMEOUT_SCALE, as the case's own deadline is. */
 static long long ec_deadline(long long within_ns)
 {
-	return ec_now() + (within_ns >= 0 ? within_ns : ec_default_span());
+	long long span = within_ns >= 0 ? within_ns : ec_default_span();
+	return ec_now() + (long long)((double)span * G.scale);
 }
 
 enum { EC_ASLEEP, EC_NOT_YET, EC_GONE };
@@ -3548,8 +3556,11 @@ static struct ec_failure *ec_read_report(int fd)
 
 /* `fork NAME { ... }`: the block in a child process that shares every fd
  * (so every epoll instance); its failure comes back over a pipe. */
-static int ec_fork(struct ec_ctx *cx, const char *name, void (*body)(struct ec_ctx *))
+static int ec_fork(struct ec_ctx *cx, const char *name_tpl, void (*body)(struct ec_ctx *))
 {
+	char name[256];
+	/* `fork kid$i`: stored under the name join, asleep and pidfd look up. */
+	ec_resolve(cx, name_tpl, name, sizeof name);
 	char *live = ec_live_threads(NULL);
 	int p[2];
 	if (live) {
@@ -3787,7 +3798,13 @@ static struct ec_outcome ec_join_fork(struct ec_ctx *cx, const char *name, struc
 		t->reaped = 1;
 		t->status = st;
 	}
-	struct ec_failure *f = ec_read_report(t->report_fd);
+	struct ec_failure *f = NULL;
+	/* Read once and closed, so forking in a loop does not collect pipes. */
+	if (t->report_fd >= 0) {
+		f = ec_read_report(t->report_fd);
+		close(t->report_fd);
+		t->report_fd = -1;
+	}
 	if (f) {
 		ec_record(f);
 		return (struct ec_outcome){ .kind = EC_RET };
@@ -4274,6 +4291,7 @@ static int ec_run(const struct ec_case *c)
 			return 77;
 		}
 	}
+	G.scale = scale;
 	long long limit = (long long)((double)c->timeout_ns * scale);
 	char *shown = ec_duration(limit);
 	G.timeout_text = ec_fmt("TIMEOUT: no result within %s; ", shown);

@@ -86,10 +86,22 @@ pub fn recv(fd: i32, buf: &mut [u8], flags: i32) -> SysResult<i64> {
     check(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) } as libc::c_long)
 }
 
-/// `poll(fds, nfds, timeout)`: poll(2).
+/// `poll(fds, nfds, timeout)`: poll(2), made as the raw system call (ppoll
+/// where the ABI has no poll) so that `asleep` sees the number it expects;
+/// glibc's wrapper may pick another one.
 pub fn poll(fds: &mut [libc::pollfd], timeout: i32) -> SysResult<i64> {
+    let (ptr, n) = (fds.as_mut_ptr(), fds.len() as libc::nfds_t);
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
     // SAFETY: the kernel reads and writes exactly fds.len() entries.
-    check_int(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) })
+    let r = unsafe { libc::syscall(super::nr::POLL, ptr, n, timeout) };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
+    let r = {
+        let ts = (timeout >= 0).then(|| libc::timespec { tv_sec: (timeout / 1000) as _, tv_nsec: (timeout % 1000) as i64 * 1_000_000 });
+        let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: as above; the timespec outlives the call and the sigmask is NULL.
+        unsafe { libc::syscall(super::nr::POLL, ptr, n, tsp, std::ptr::null::<libc::sigset_t>(), 8usize) }
+    };
+    check(r)
 }
 
 /// Which sets an fd was found in by select(2).
@@ -110,12 +122,8 @@ pub fn select(read: &[i32], write: &[i32], except: &[i32], timeout: Option<Durat
     }
     let nfds = all.iter().max().map_or(0, |m| m + 1);
     let mut sets = [read, write, except].map(fd_set_of);
-    let mut tv = timeout.map(|d| libc::timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t });
-    let tvp = tv.as_mut().map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
     let [r, w, x] = &mut sets;
-    // SAFETY: every fd in the sets is below FD_SETSIZE (checked above), so
-    // the kernel reads and writes only within the three fd_sets.
-    let n = check_int(unsafe { libc::select(nfds, r, w, x, tvp) })?;
+    let n = select_raw(nfds, r, w, x, timeout)?;
     let hits = all
         .iter()
         .copied()
@@ -125,6 +133,29 @@ pub fn select(read: &[i32], write: &[i32], except: &[i32], timeout: Option<Durat
         .filter(|h| h.read || h.write || h.except)
         .collect();
     Ok((n, hits))
+}
+
+/// The select system call itself (pselect6 where the ABI has no select):
+/// glibc's select() is pselect6 on x86_64 too, which `asleep` would not
+/// recognise as the select it waits for.
+fn select_raw(nfds: i32, r: &mut libc::fd_set, w: &mut libc::fd_set, x: &mut libc::fd_set, timeout: Option<Duration>) -> SysResult<i64> {
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+    let ret = {
+        let mut tv = timeout.map(|d| libc::timeval { tv_sec: d.as_secs() as libc::time_t, tv_usec: d.subsec_micros() as libc::suseconds_t });
+        let tvp = tv.as_mut().map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
+        // SAFETY: the caller keeps every fd in the sets below FD_SETSIZE, so
+        // the kernel reads and writes only within the three fd_sets; tv
+        // outlives the call.
+        unsafe { libc::syscall(super::nr::SELECT, nfds, r as *mut libc::fd_set, w as *mut libc::fd_set, x as *mut libc::fd_set, tvp) }
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
+    let ret = {
+        let mut ts = timeout.map(|d| libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as _ });
+        let tsp = ts.as_mut().map_or(std::ptr::null_mut(), |t| t as *mut libc::timespec);
+        // SAFETY: as above; the sixth argument (the sigmask pair) is NULL.
+        unsafe { libc::syscall(super::nr::SELECT, nfds, r as *mut libc::fd_set, w as *mut libc::fd_set, x as *mut libc::fd_set, tsp, std::ptr::null::<u8>()) }
+    };
+    check(ret)
 }
 
 fn fd_set_of(fds: &[i32]) -> libc::fd_set {
