@@ -52,6 +52,7 @@ pub fn main(args: &[String]) -> Result<i32, String> {
         append: vec![],
         smp: 2,
         record_trace: true,
+        c_exports: false,
     };
     let mut cols = run(&suite, &o, &|m| eprintln!("{m}"))?;
     cols.sort_by_key(|(_, r)| r.kernel.numeric.unwrap_or([u32::MAX; 3]));

@@ -40,10 +40,13 @@ options:
   --merge             do not run anything: merge the given run records
   --append WORD       extra kernel command-line word (repeatable)
   --format FMT        also print the result as ktap, junit or json on stdout
+  --c-exports         also export every selected case as C (needs cc), run the
+                      programs on every kernel beside the suite and fail when a
+                      program's verdict differs from the interpreter's
 ";
 
 pub fn main(args: &[String]) -> Result<i32, String> {
-    let p = super::parse("matrix", args, &["kernel", "jobs", "accel", "deadline", "out", "append", "format"], &["refresh", "shell", "merge"])?;
+    let p = super::parse("matrix", args, &["kernel", "jobs", "accel", "deadline", "out", "append", "format"], &["refresh", "shell", "merge", "c-exports"])?;
     let out = PathBuf::from(p.value("out").unwrap_or("results"));
     let format = super::run::Format::parse(p.value("format"))?;
     if p.flag("merge") {
@@ -75,6 +78,7 @@ pub fn main(args: &[String]) -> Result<i32, String> {
         append: p.values("append"),
         smp: 2,
         record_trace: false,
+        c_exports: p.flag("c-exports"),
     };
     let start = Instant::now();
     let log = |m: &str| eprintln!("[{:>6.1}s] {m}", start.elapsed().as_secs_f64());
@@ -100,6 +104,7 @@ fn write(cols: Vec<(String, RunRecord)>, out: &std::path::Path, format: super::r
     if format != super::run::Format::Human {
         print!("{}", format.render(&cols)?);
     }
+    let records: Vec<(String, RunRecord)> = cols.iter().map(|(l, r)| (l.clone(), r.clone())).collect();
     let m = build(cols);
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let w = |name: &str, text: String| std::fs::write(out.join(name), text).map_err(|e| format!("cannot write {}: {e}", out.join(name).display()));
@@ -113,5 +118,15 @@ fn write(cols: Vec<(String, RunRecord)>, out: &std::path::Path, format: super::r
     }
     let line = format!("{} differing tests; wrote {}/matrix.{{json,md,html}}", m.differences.len(), out.display());
     if human { println!("{line}") } else { eprintln!("{line}") }
-    Ok(if has_failures(&m) { 1 } else { 0 })
+    let mut exports_disagree = false;
+    for (label, rec) in &records {
+        if let Some(c) = rec.meta.get("c_exports") {
+            eprintln!("C exports on {label}: {c}");
+        }
+        if let Some(d) = rec.meta.get("c_exports_disagree") {
+            exports_disagree = true;
+            eprintln!("{d}");
+        }
+    }
+    Ok(if has_failures(&m) || exports_disagree { 1 } else { 0 })
 }

@@ -20,7 +20,7 @@ pub fn main(suite: &Suite, specs: &[KernelSpec], accel: Option<Accel>) -> Result
     let work = tempfile::Builder::new().prefix("epollcheck-shell-").tempdir().map_err(|e| e.to_string())?;
     let initrd = work.path().join("initrd.cpio");
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    crate::vm::initramfs::build(&crate::vm::initramfs::Contents { exe: &exe, suite_root: &suite.root, kconfig: k.config.as_deref(), busybox: busybox.as_deref() }, &initrd)?;
+    crate::vm::initramfs::build(&crate::vm::initramfs::Contents { exe: &exe, suite_root: &suite.root, kconfig: k.config.as_deref(), busybox: busybox.as_deref(), exports: None }, &initrd)?;
     let accel = accel.unwrap_or(Accel::Tcg);
     eprintln!("booting {} ({}); leave with `poweroff -f` or Ctrl-a x", k.label, accel.name());
     let status = std::process::Command::new(qemu::qemu_binary()?)

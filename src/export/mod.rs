@@ -9,6 +9,7 @@
 //! each step is a short block under a comment quoting it with its
 //! `path:line`. The calls under test are raw `syscall(2)`s in that block.
 
+pub mod agree;
 mod calls;
 mod cwrite;
 mod expect;

@@ -10,6 +10,10 @@ pub const INIT_MARK: &str = "@@EPOLLCHECK-INIT";
 pub const PROBE_MARK: &str = "@@EPOLLCHECK-PROBE-OK";
 pub const RECORD_BEGIN: &str = "@@EPOLLCHECK-RECORD-BEGIN";
 pub const RECORD_END: &str = "@@EPOLLCHECK-RECORD-END";
+pub const EXPORTS_BEGIN: &str = "@@EPOLLCHECK-EXPORTS-BEGIN";
+pub const EXPORTS_END: &str = "@@EPOLLCHECK-EXPORTS-END";
+/// Where `matrix --c-exports` puts the compiled C programs in the guest.
+pub const EXPORTS_DIR: &str = "/exports";
 
 /// Returns unless this process is the init of a guest booted by `matrix`.
 pub fn run_if_guest() {
@@ -87,7 +91,25 @@ fn guest_main() -> ! {
         shell();
     }
     let rc = run_suite(&p);
-    power_off_after(rc)
+    let exports = run_exports(&p);
+    power_off_after(rc, exports.as_deref())
+}
+
+/// The exported C programs the host put in /exports, run one at a time
+/// from /suite with the environment the suite had.
+fn run_exports(p: &Params) -> Option<Vec<crate::export::agree::ExportRun>> {
+    let list = std::fs::read_to_string(format!("{EXPORTS_DIR}/LIST")).ok()?;
+    let programs: Vec<String> = list.lines().map(str::to_string).collect();
+    say(&format!("@@P running {} exported C programs", programs.len()));
+    let scale: f64 = p.get("scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let mut env = vec![("EPOLLCHECK_TIMEOUT_SCALE", scale.to_string()), ("EPOLLCHECK_DISRUPTIVE", "1".to_string()), ("TMPDIR", "/tmp".to_string())];
+    if std::path::Path::new("/suite/kconfig").exists() {
+        env.push(("EPOLLCHECK_KCONFIG", "/suite/kconfig".to_string()));
+    }
+    // Each program stops itself at its case's timeout (at most 30 s here)
+    // times the scale; the backstop only catches one that cannot.
+    let backstop = std::time::Duration::from_secs_f64(30.0 * scale + 30.0);
+    Some(crate::export::agree::run_programs(std::path::Path::new(EXPORTS_DIR), &programs, std::path::Path::new("/suite"), &env, backstop))
 }
 
 fn suite_command(p: &Params) -> Command {
@@ -139,7 +161,7 @@ fn run_suite(p: &Params) -> i32 {
     }
 }
 
-fn send_record(rc: i32) {
+fn send_record(rc: i32, exports: Option<&[crate::export::agree::ExportRun]>) {
     let record = std::fs::read("/tmp/record.json").unwrap_or_default();
     let Ok(port) = std::fs::OpenOptions::new().write(true).open("/dev/ttyS1") else {
         say("epollcheck init: no /dev/ttyS1 to send the record on");
@@ -151,6 +173,11 @@ fn send_record(rc: i32) {
         let _ = nix::sys::termios::tcsetattr(&port, nix::sys::termios::SetArg::TCSANOW, &t);
     }
     let mut w = &port;
+    if let Some(runs) = exports {
+        let _ = writeln!(w, "{EXPORTS_BEGIN}");
+        let _ = w.write_all(serde_json::to_string(runs).unwrap_or_default().as_bytes());
+        let _ = writeln!(w, "\n{EXPORTS_END}");
+    }
     let _ = writeln!(w, "{RECORD_BEGIN}");
     let _ = w.write_all(&record);
     let _ = writeln!(w, "\n{RECORD_END} rc={rc}");
@@ -158,8 +185,8 @@ fn send_record(rc: i32) {
     let _ = nix::sys::termios::tcdrain(&port);
 }
 
-fn power_off_after(rc: i32) -> ! {
-    send_record(rc);
+fn power_off_after(rc: i32, exports: Option<&[crate::export::agree::ExportRun]>) -> ! {
+    send_record(rc, exports);
     power_off()
 }
 

@@ -138,6 +138,9 @@ pub struct Contents<'a> {
     pub suite_root: &'a Path,
     pub kconfig: Option<&'a Path>,
     pub busybox: Option<&'a Path>,
+    /// Exported C programs (`matrix --c-exports`): the directory they were
+    /// compiled into and their test names.
+    pub exports: Option<(&'a Path, &'a [String])>,
 }
 
 pub fn build(c: &Contents<'_>, out: &Path) -> Result<u64, String> {
@@ -170,6 +173,9 @@ pub fn build(c: &Contents<'_>, out: &Path) -> Result<u64, String> {
     if c.suite_root.join("fixtures").is_dir() {
         cpio.host_tree(&c.suite_root.join("fixtures"), "/suite/fixtures", &skip).map_err(|e| err("fixtures/", e))?;
     }
+    if let Some((dir, names)) = c.exports {
+        add_exports(&mut cpio, dir, names)?;
+    }
     if let Some(k) = c.kconfig {
         cpio.host_file(k, "/suite/kconfig").map_err(|e| err("the kernel config", e))?;
     }
@@ -177,6 +183,25 @@ pub fn build(c: &Contents<'_>, out: &Path) -> Result<u64, String> {
     let mut f = std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     f.write_all(&bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(bytes.len() as u64)
+}
+
+/// The programs under /exports with a LIST of their test names, and the
+/// C library they were linked against at its usual path.
+fn add_exports(cpio: &mut Cpio, dir: &Path, names: &[String]) -> Result<(), String> {
+    let guest_dir = super::guest::EXPORTS_DIR;
+    cpio.dir(guest_dir);
+    for n in names {
+        let file = crate::export::agree::file_name(n);
+        cpio.host_file(&dir.join(&file), &format!("{guest_dir}/{file}")).map_err(|e| format!("cannot add the C program {file} to the initramfs: {e}"))?;
+    }
+    cpio.file(&format!("{guest_dir}/LIST"), (names.join("\n") + "\n").as_bytes(), false);
+    if let Some(first) = names.first() {
+        for lib in shared_libraries(&dir.join(crate::export::agree::file_name(first)))? {
+            let real = std::fs::canonicalize(&lib).unwrap_or(lib.clone());
+            cpio.host_file(&real, &lib.display().to_string()).map_err(|e| format!("cannot add {} to the initramfs: {e}", lib.display()))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

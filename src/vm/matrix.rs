@@ -7,6 +7,7 @@ use super::fetch::{self, Kernel};
 use super::qemu::{self, Accel, GuestRun, Outcome, VmOptions};
 use super::spec::{KernelSpec, Target};
 use crate::exec::RunConfig;
+use crate::export::agree::{self, Built};
 use crate::probe::KernelInfo;
 use crate::report::{CaseResult, RunRecord, Status};
 use crate::suite::{self, Suite};
@@ -28,6 +29,9 @@ pub struct Options {
     pub smp: u32,
     /// Keep every step's trace in the records (bisect shows them).
     pub record_trace: bool,
+    /// Also export every selected case as C, run the programs next to the
+    /// suite on every kernel and compare their verdicts.
+    pub c_exports: bool,
 }
 
 /// One column of the matrix: the label asked for and the record it got.
@@ -72,6 +76,11 @@ pub fn run(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<Ve
         qemu::qemu_binary()?;
         choose_accel(o.accel, &kernels[0], suite, work.path(), log)?
     };
+    let built = match o.c_exports {
+        true => Some(crate::export::agree::build_all(suite, &o.filters, &work.path().join("exports"), crate::probe::cpus(), log)?),
+        false => None,
+    };
+    let built = built.as_ref();
     let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
     let results: Mutex<Vec<(usize, Column)>> = Mutex::new(Vec::new());
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -80,8 +89,8 @@ pub fn run(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<Ve
             s.spawn(|| loop {
                 let Some((i, (label, job))) = crate::exec::state::lock(&queue).pop_front() else { break };
                 let r = match job {
-                    Job::Host => run_host(suite, o, log),
-                    Job::Vm(k, append) => run_vm(suite, o, &k, &append, accel, &work.path().join(format!("k{i}")), log),
+                    Job::Host => run_host(suite, o, built, log),
+                    Job::Vm(k, append) => run_vm(suite, o, &k, &append, accel, built, &work.path().join(format!("k{i}")), log),
                 };
                 match r {
                     Ok(rec) => crate::exec::state::lock(&results).push((i, (label, rec))),
@@ -116,7 +125,7 @@ fn choose_accel(wanted: Option<Accel>, k: &Kernel, suite: &Suite, work: &std::pa
         }
     }
     let initrd = work.join("probe-initrd.cpio");
-    build_initrd(suite, k, &initrd)?;
+    build_initrd(suite, k, None, &initrd)?;
     let verdict = qemu::kvm_works(&k.image, &initrd, work);
     let accel = match &verdict {
         Ok(()) => Accel::Kvm,
@@ -130,17 +139,18 @@ fn choose_accel(wanted: Option<Accel>, k: &Kernel, suite: &Suite, work: &std::pa
     Ok(accel)
 }
 
-fn build_initrd(suite: &Suite, k: &Kernel, out: &std::path::Path) -> Result<u64, String> {
+fn build_initrd(suite: &Suite, k: &Kernel, built: Option<&Built>, out: &std::path::Path) -> Result<u64, String> {
     let exe = super::guestbin::guest_binary(suite)?;
     let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(PathBuf::from).find(|p| p.is_file());
-    super::initramfs::build(&super::initramfs::Contents { exe: &exe, suite_root: &suite.root, kconfig: k.config.as_deref(), busybox: busybox.as_deref() }, out)
+    let exports = built.map(|b| (b.dir.as_path(), b.programs.as_slice()));
+    super::initramfs::build(&super::initramfs::Contents { exe: &exe, suite_root: &suite.root, kconfig: k.config.as_deref(), busybox: busybox.as_deref(), exports }, out)
 }
 
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn run_host(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
+fn run_host(suite: &Suite, o: &Options, built: Option<&Built>, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
     let mut cfg = RunConfig::new(&suite.root)?;
     cfg.trace = o.record_trace;
     let items = suite::filter(suite::expand(&suite.files()?), &o.filters, o.record_trace);
@@ -152,13 +162,21 @@ fn run_host(suite: &Suite, o: &Options, log: &(dyn Fn(&str) + Sync)) -> Result<R
     let mut rec = RunRecord::new(kernel, results, dur * 1e3, now());
     rec.meta.insert("suite_s".into(), format!("{dur:.2}"));
     log(&format!("host: done in {dur:.1} s: {}", crate::report::human::summary_line(&rec.summary)));
+    if let Some(b) = built {
+        log(&format!("host: running {} exported C programs", b.programs.len()));
+        let mut runs = agree::run_programs(&b.dir, &b.programs, &suite.root, &[], Duration::from_secs(60));
+        runs.extend(b.failed.iter().cloned());
+        agree::annotate(&mut rec, &runs);
+        log(&format!("host: C exports: {}", rec.meta["c_exports"]));
+    }
     Ok(rec)
 }
 
-fn run_vm(suite: &Suite, o: &Options, k: &Kernel, append: &[String], accel: Accel, work: &std::path::Path, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
+#[allow(clippy::too_many_arguments)]
+fn run_vm(suite: &Suite, o: &Options, k: &Kernel, append: &[String], accel: Accel, built: Option<&Built>, work: &std::path::Path, log: &(dyn Fn(&str) + Sync)) -> Result<RunRecord, String> {
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let initrd = work.join("initrd.cpio");
-    let size = build_initrd(suite, k, &initrd)?;
+    let size = build_initrd(suite, k, built, &initrd)?;
     let scale = if accel == Accel::Tcg { 4.0 } else { 1.5 };
     let mut all_append: Vec<String> = o.append.iter().chain(append).cloned().collect();
     if o.record_trace {
@@ -174,8 +192,23 @@ fn run_vm(suite: &Suite, o: &Options, k: &Kernel, append: &[String], accel: Acce
             log(&format!("{}: {p}", k.label));
         }
     };
-    let run = qemu::run(&k.image, &initrd, &vo, work, &progress);
-    Ok(record_of(suite, o, k, append, accel, run, log))
+    let mut run = qemu::run(&k.image, &initrd, &vo, work, &progress);
+    let exports = run.exports.take();
+    let mut rec = record_of(suite, o, k, append, accel, run, log);
+    if let Some(b) = built {
+        match exports {
+            Some(mut runs) => {
+                runs.extend(b.failed.iter().cloned());
+                agree::annotate(&mut rec, &runs);
+            }
+            None => {
+                rec.meta.insert("c_exports".into(), "no result (the guest sent none)".into());
+                rec.meta.insert("c_exports_disagree".into(), "the guest sent no results for the exported C programs".into());
+            }
+        }
+        log(&format!("{}: C exports: {}", k.label, rec.meta["c_exports"]));
+    }
+    Ok(rec)
 }
 
 #[allow(clippy::too_many_arguments)]

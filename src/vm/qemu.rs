@@ -2,7 +2,8 @@
 //! tail for progress and crash reports; the run record comes back on
 //! ttyS1, a second file, framed by markers. A deadline bounds every boot.
 
-use super::guest::{INIT_MARK, PROBE_MARK, RECORD_BEGIN, RECORD_END};
+use super::guest::{EXPORTS_BEGIN, EXPORTS_END, INIT_MARK, PROBE_MARK, RECORD_BEGIN, RECORD_END};
+use crate::export::agree::ExportRun;
 use crate::report::RunRecord;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -53,6 +54,8 @@ pub struct GuestRun {
     pub console_tail: String,
     /// The console showed a kernel oops, BUG, WARNING or panic.
     pub kernel_trouble: Option<String>,
+    /// What the exported C programs said, when the guest had them.
+    pub exports: Option<Vec<ExportRun>>,
 }
 
 pub fn qemu_binary() -> Result<PathBuf, String> {
@@ -156,9 +159,11 @@ pub fn run(image: &Path, initrd: &Path, o: &VmOptions, work: &Path, progress: &d
     let console_tail = last_lines(&console_text, 40);
     let kernel_trouble = trouble(&console_text);
     let wall_s = start.elapsed().as_secs_f64();
+    let sent = std::fs::read(&results).unwrap_or_default();
+    let exports = parse_exports(&sent);
     let outcome = match status {
         None => Outcome::TimedOut,
-        Some(_) => match parse_record(&std::fs::read(&results).unwrap_or_default()) {
+        Some(_) => match parse_record(&sent) {
             Ok((record, rc)) => Outcome::Record { record: Box::new(record), rc },
             Err(why) => {
                 let q = qemu_err.trim();
@@ -166,11 +171,11 @@ pub fn run(image: &Path, initrd: &Path, o: &VmOptions, work: &Path, progress: &d
             }
         },
     };
-    GuestRun { outcome, boot_s, wall_s, console_tail, kernel_trouble }
+    GuestRun { outcome, boot_s, wall_s, console_tail, kernel_trouble, exports }
 }
 
 fn died(why: String, start: Instant) -> GuestRun {
-    GuestRun { outcome: Outcome::Died(why), boot_s: None, wall_s: start.elapsed().as_secs_f64(), console_tail: String::new(), kernel_trouble: None }
+    GuestRun { outcome: Outcome::Died(why), boot_s: None, wall_s: start.elapsed().as_secs_f64(), console_tail: String::new(), kernel_trouble: None, exports: None }
 }
 
 /// The record between the markers, and the suite's exit code.
@@ -186,6 +191,13 @@ pub fn parse_record(bytes: &[u8]) -> Result<(RunRecord, i32), String> {
     }
     let record: RunRecord = serde_json::from_str(json).map_err(|e| format!("the guest's run record does not parse: {e}"))?;
     Ok((record, rc))
+}
+
+/// The exported C programs' results, when the guest sent them whole.
+pub fn parse_exports(bytes: &[u8]) -> Option<Vec<ExportRun>> {
+    let text = String::from_utf8_lossy(bytes);
+    let body = &text[text.find(EXPORTS_BEGIN)? + EXPORTS_BEGIN.len()..];
+    serde_json::from_str(body[..body.find(EXPORTS_END)?].trim()).ok()
 }
 
 /// What the kernel printed that means trouble, if anything.
