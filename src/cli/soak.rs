@@ -8,21 +8,21 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 pub const HELP: &str = "\
-usage: epollcheck soak [FILTER...] [--runs N] [--jobs N] [--out PATH]
+usage: epollcheck soak [FILTER...] [--runs N] [--jobs N] [--exact] [--out PATH]
 
 Runs the suite (or the matching cases) N times (default 20) and reports, for
 every test whose status ever differed from its first run, how often it got
 each status. Writes a JSON summary with --out. Exit status 1 when anything
-flaked or failed.
+flaked or failed. --exact: FILTERs must equal whole test names.
 ";
 
 pub fn main(args: &[String]) -> Result<i32, String> {
-    let p = super::parse("soak", args, &["runs", "jobs", "out"], &[])?;
+    let p = super::parse("soak", args, &["runs", "jobs", "out"], &["exact"])?;
     let suite = Suite::locate()?;
     let cfg = RunConfig::new(&suite.root)?;
     let runs = p.number("runs")?.unwrap_or(20).max(1);
     let jobs = p.number("jobs")?.map(|j| j as usize).unwrap_or_else(crate::probe::cpus).max(1);
-    let items = suite::filter(suite::expand(&suite.files()?), &p.pos, false);
+    let items = suite::filter(suite::expand(&suite.files()?), &p.pos, p.flag("exact"));
     if items.is_empty() {
         return Err(format!("no test matches {:?}", p.pos));
     }

@@ -56,14 +56,15 @@ pub fn build_all(s: &Suite, filters: &[String], dir: &Path, jobs: usize, log: &(
     let results = Mutex::new((Vec::new(), Vec::new()));
     std::thread::scope(|sc| {
         for _ in 0..jobs.max(1) {
-            sc.spawn(|| {
-                while let Some(inst) = crate::exec::state::lock(&queue).pop_front() {
-                    let r = build_one(s, &inst, dir, &cache, &cc, &cc_id);
-                    let mut res = crate::exec::state::lock(&results);
-                    match r {
-                        Ok(()) => res.0.push(inst.name.clone()),
-                        Err((status, output)) => res.1.push(ExportRun { name: inst.name.clone(), status, output }),
-                    }
+            sc.spawn(|| loop {
+                // A statement of its own, so the queue is unlocked while
+                // this thread compiles.
+                let Some(inst) = crate::exec::state::lock(&queue).pop_front() else { break };
+                let r = build_one(s, &inst, dir, &cache, &cc, &cc_id);
+                let mut res = crate::exec::state::lock(&results);
+                match r {
+                    Ok(()) => res.0.push(inst.name.clone()),
+                    Err((status, output)) => res.1.push(ExportRun { name: inst.name.clone(), status, output }),
                 }
             });
         }
