@@ -17,22 +17,29 @@ for i in $(seq "$runs"); do
     echo "  run $i: $tests tests, wall $wall s, CPU $(echo "$user + $sys" | bc) s (user $user, sys $sys)"
 done
 
-# Per-case overhead: the same case N times through our runner (`soak
-# --jobs 1`: each run a fresh case process that parses and interprets the
-# case, as `run` does) and as the exported C program run from a shell loop.
-# Both sides pay one fork+exec per run.
-n=${BENCH_CASE_RUNS:-200}
-echo "per case, $n runs each (mean ms per run):"
+# Per-case overhead: the same case through our runner (`soak --jobs 1`:
+# each run a fresh case process that parses and interprets the case, as
+# `run` does) and as the exported C program run from a shell loop; both
+# sides pay a fork+exec per run. The cost per run is the slope between a
+# short and a long series, so soak's one-time start (finding and parsing
+# every case file) is not spread over the runs.
+short=${BENCH_SHORT:-50}
+long=${BENCH_LONG:-450}
+ms_per_run() { # command... ; prints the slope in ms per run
+    local a b t
+    t=$(date +%s%N); "$@" "$short" >/dev/null 2>&1 || true; a=$(( $(date +%s%N) - t ))
+    t=$(date +%s%N); "$@" "$long" >/dev/null 2>&1 || true; b=$(( $(date +%s%N) - t ))
+    echo "($b - $a) / ($long - $short) / 1000000" | bc -l
+}
+ours() { "$bin" soak "$case" --exact --jobs 1 --runs "$1"; }
+theirs() { for _ in $(seq "$1"); do /tmp/epollcheck-bench-c || true; done; }
+echo "per case, ms per run (slope between $short and $long runs):"
 printf '  %-44s %10s %10s %10s\n' case epollcheck C difference
-for c in oneshot::disarm ctl::eexist::pipe requeue::lt_round_robin exclusive::one_of_n_eventfd; do
-    "$bin" export-c "$c" --out /tmp/epollcheck-bench.c
+for case in oneshot::disarm ctl::eexist::pipe requeue::lt_round_robin exclusive::one_of_n_eventfd; do
+    "$bin" export-c "$case" --out /tmp/epollcheck-bench.c
     cc -O2 -pthread -o /tmp/epollcheck-bench-c /tmp/epollcheck-bench.c
-    start=$(date +%s%N)
-    "$bin" soak "$c" --exact --runs "$n" --jobs 1 >/dev/null 2>&1 || true
-    ours=$(( ($(date +%s%N) - start) / n ))
-    start=$(date +%s%N)
-    for _ in $(seq "$n"); do /tmp/epollcheck-bench-c >/dev/null || true; done
-    theirs=$(( ($(date +%s%N) - start) / n ))
-    printf '  %-44s %10.2f %10.2f %10.2f\n' "$c" "$(echo "$ours / 1000000" | bc -l)" "$(echo "$theirs / 1000000" | bc -l)" "$(echo "($ours - $theirs) / 1000000" | bc -l)"
+    o=$(ms_per_run ours)
+    c=$(ms_per_run theirs)
+    printf '  %-44s %10.2f %10.2f %10.2f\n' "$case" "$o" "$c" "$(echo "$o - $c" | bc -l)"
 done
 rm -f /tmp/epollcheck-bench.c /tmp/epollcheck-bench-c /tmp/epollcheck-bench.json /tmp/epollcheck-bench-time
