@@ -37,6 +37,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -154,6 +155,7 @@ struct ec_case {
 	const struct ec_xfail *xfail;
 	const char *const *hints;
 	int uses_ip; /* makes IP sockets: as root, it gets a network namespace of its own */
+	const char *serial; /* `serial: KEY`, with non-alphanumerics as _ */
 	void (*body)(struct ec_ctx *);
 };
 
@@ -4271,6 +4273,32 @@ static int ec_setup_error(const char *what)
 	return 2;
 }
 
+/* The suite runner's cross-process locks (flock on
+ * $TMPDIR/epollcheck-serial-KEY.lock): every case holds "alone" shared, a
+ * `serial: alone` case holds it exclusively and a `serial: KEY` case holds
+ * KEY, so this program never overlaps a running suite's case that changes
+ * the same global state. The fds go high, so the case's fd numbers are
+ * those the interpreter's case process sees. */
+static void ec_serial_locks(const char *key)
+{
+	const char *tmp = getenv("TMPDIR");
+	int alone = key && strcmp(key, "alone") == 0;
+	const char *keys[2] = { "alone", key && !alone ? key : NULL };
+	for (int i = 0; i < 2; i++) {
+		char path[512];
+		if (!keys[i])
+			continue;
+		snprintf(path, sizeof path, "%s/epollcheck-serial-%s.lock", tmp && *tmp ? tmp : "/tmp", keys[i]);
+		int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			continue; /* as in the runner: a lock costs isolation only */
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+		close(fd);
+		if (high >= 0 && flock(high, i == 0 && !alone ? LOCK_SH : LOCK_EX) != 0)
+			close(high);
+	}
+}
+
 static int ec_run(const struct ec_case *c)
 {
 	G.c = c;
@@ -4292,6 +4320,7 @@ static int ec_run(const struct ec_case *c)
 		}
 	}
 	G.scale = scale;
+	ec_serial_locks(c->serial);
 	long long limit = (long long)((double)c->timeout_ns * scale);
 	char *shown = ec_duration(limit);
 	G.timeout_text = ec_fmt("TIMEOUT: no result within %s; ", shown);

@@ -175,6 +175,10 @@ fn main_function(case: &Case) -> String {
     if crate::exec::limits::uses_ip(&case.body) {
         o.line(".uses_ip = 1,");
     }
+    if let Some(key) = &case.header.serial {
+        let safe: String = key.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        o.line(format!(".serial = {},", cstr(&safe)));
+    }
     o.line(".body = case_main,");
     o.close_with(";");
     o.line("return ec_run(&c);");
