@@ -2,7 +2,7 @@
 //! a kernel developer can build with `cc -O2 -pthread repro.c` and run
 //! against the running kernel, to the same verdict as `epollcheck run`.
 //!
-//! The program is the fixed runtime in `c_runtime.c` (the interpreter's
+//! The program is the fixed runtime in `runtime/*.c` (the interpreter's
 //! machinery, in C: the fd table by name, the shadow of the registrations,
 //! expectation matching, threads, forks, probes, the deadline) followed by
 //! the case: one function per thread or fork block and `case_main`, where
@@ -24,8 +24,29 @@ use cwrite::{Out, comment_text, cstr};
 use std::fmt;
 use std::path::Path;
 
-/// The runtime every export starts with.
-pub const RUNTIME: &str = include_str!("c_runtime.c");
+/// The runtime every export starts with: one C file, kept in
+/// `runtime/` as sections in the order they are pasted.
+pub const RUNTIME: &str = concat!(
+    include_str!("runtime/00-prelude.c"),
+    include_str!("runtime/01-util.c"),
+    include_str!("runtime/02-names.c"),
+    include_str!("runtime/03-state.c"),
+    include_str!("runtime/04-failures.c"),
+    include_str!("runtime/05-fds.c"),
+    include_str!("runtime/06-outcomes.c"),
+    include_str!("runtime/07-probes.c"),
+    include_str!("runtime/08-expect.c"),
+    include_str!("runtime/09-counters.c"),
+    include_str!("runtime/10-fixtures.c"),
+    include_str!("runtime/11-sockets.c"),
+    include_str!("runtime/12-pollselect.c"),
+    include_str!("runtime/13-signals.c"),
+    include_str!("runtime/14-introspect.c"),
+    include_str!("runtime/15-tasks.c"),
+    include_str!("runtime/16-stats.c"),
+    include_str!("runtime/17-repeat.c"),
+    include_str!("runtime/18-process.c"),
+);
 
 /// A construct the exporter cannot render faithfully: it refuses rather
 /// than emit a program that could disagree with the interpreter.
