@@ -126,14 +126,14 @@ pub fn serial_lock(key: Option<&str>) -> SerialGuard {
     // correctness of a verdict: carry on without it.
     let mut held = Vec::new();
     if let Some(all) = lock_file("alone") {
-        let r = if key == Some("alone") { all.lock() } else { all.lock_shared() };
+        let r = crate::sys::misc::flock(std::os::fd::AsRawFd::as_raw_fd(&all), key == Some("alone"));
         if r.is_ok() {
             held.push(all);
         }
     }
     if let Some(k) = key.filter(|k| *k != "alone") {
         if let Some(f) = lock_file(k) {
-            if f.lock().is_ok() {
+            if crate::sys::misc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), true).is_ok() {
                 held.push(f);
             }
         }

@@ -228,10 +228,16 @@ fn select(ctx: &mut Ctx, read: &[FdRef], write: &[FdRef], except: &[FdRef], time
             ret: hits.len() as i64,
             fds: hits
                 .iter()
-                .map(|h| (h.fd, (h.read as u32) * libc::POLLIN as u32 | (h.write as u32) * libc::POLLOUT as u32 | (h.except as u32) * libc::POLLPRI as u32))
+                .map(|h| (h.fd, select_bits(h)))
                 .collect(),
         },
         Err(e) => Outcome::Errno(e),
     };
     Ok(Exec { outcome, call: call!(ctx, "select(r={r:?}, w={w:?}, x={x:?}, {timeout:?})") })
+}
+
+/// A select(2) hit as poll bits: readable IN, writable OUT, exceptional PRI.
+fn select_bits(h: &crate::sys::io::SelectHit) -> u32 {
+    let bit = |set: bool, b: i16| if set { b as u16 as u32 } else { 0 };
+    bit(h.read, libc::POLLIN) | bit(h.write, libc::POLLOUT) | bit(h.except, libc::POLLPRI)
 }

@@ -62,19 +62,7 @@ pub fn run_instance(cfg: &RunConfig, inst: &Instance, kernel: &KernelInfo) -> Ca
 }
 
 fn base(inst: &Instance, file: &str, title: &str, started: Instant) -> CaseResult {
-    CaseResult {
-        name: inst.name.clone(),
-        file: file.to_string(),
-        title: title.to_string(),
-        status: Status::Error,
-        reason: None,
-        duration_ms: started.elapsed().as_secs_f64() * 1e3,
-        failure: None,
-        hints: vec![],
-        notes: vec![],
-        trace: None,
-        stderr: None,
-    }
+    CaseResult { duration_ms: started.elapsed().as_secs_f64() * 1e3, ..CaseResult::bare(&inst.name, file, title, Status::Error, None) }
 }
 
 pub fn hints(case: &Case) -> Vec<String> {

@@ -232,19 +232,7 @@ mod tests {
         let kernel = crate::probe::KernelInfo { release: "test".into(), version: String::new(), numeric: None, arch: "x86_64".into(), cpus: 2, virt: String::new() };
         let results = results
             .iter()
-            .map(|(n, s)| crate::report::CaseResult {
-                name: n.to_string(),
-                file: String::new(),
-                title: String::new(),
-                status: *s,
-                reason: None,
-                duration_ms: 0.0,
-                failure: None,
-                hints: vec![],
-                notes: vec![],
-                trace: None,
-                stderr: None,
-            })
+            .map(|(n, s)| crate::report::CaseResult::bare(n, "", "", *s, None))
             .collect();
         RunRecord::new(kernel, results, 0.0, 0)
     }

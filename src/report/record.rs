@@ -36,6 +36,26 @@ pub struct CaseResult {
     pub stderr: Option<String>,
 }
 
+impl CaseResult {
+    /// A result with a status and its reason and nothing else: no time,
+    /// no failing step (the case never ran, or a test builds a record).
+    pub fn bare(name: &str, file: &str, title: &str, status: Status, reason: Option<String>) -> CaseResult {
+        CaseResult {
+            name: name.to_string(),
+            file: file.to_string(),
+            title: title.to_string(),
+            status,
+            reason,
+            duration_ms: 0.0,
+            failure: None,
+            hints: vec![],
+            notes: vec![],
+            trace: None,
+            stderr: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Tool {
     pub name: String,

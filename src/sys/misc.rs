@@ -50,3 +50,16 @@ pub fn setresuid(uid: u32) -> SysResult<i64> {
     // SAFETY: takes ints.
     check_int(unsafe { libc::setresuid(uid, uid, uid) })
 }
+
+/// `flock(fd, LOCK_EX or LOCK_SH)`: flock(2), blocking until it is held.
+/// (std's File::lock needs Rust 1.89; we support 1.85.)
+pub fn flock(fd: i32, exclusive: bool) -> SysResult<i64> {
+    let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+    loop {
+        // SAFETY: flock takes an fd and an operation; no memory is passed.
+        match check_int(unsafe { libc::flock(fd, op) }) {
+            Err(libc::EINTR) => continue,
+            r => return r,
+        }
+    }
+}

@@ -247,18 +247,9 @@ fn broken_column(suite: &Suite, o: &Options, k: &Kernel, accel: Accel, why: &str
     let items = suite.files().map(|f| suite::filter(suite::expand(&f), &o.filters, false)).unwrap_or_default();
     let results: Vec<CaseResult> = items
         .iter()
-        .map(|(inst, h)| CaseResult {
-            name: inst.name.clone(),
-            file: inst.path.display().to_string(),
-            title: h.as_ref().map(|h| h.title.clone()).unwrap_or_default(),
-            status: Status::Error,
-            reason: Some(why.to_string()),
-            duration_ms: 0.0,
-            failure: None,
-            hints: vec![],
-            notes: vec![],
-            trace: None,
-            stderr: None,
+        .map(|(inst, h)| {
+            let title = h.as_ref().map(|h| h.title.clone()).unwrap_or_default();
+            CaseResult::bare(&inst.name, &inst.path.display().to_string(), &title, Status::Error, Some(why.to_string()))
         })
         .collect();
     let release = k.package.clone();
