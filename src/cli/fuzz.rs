@@ -2,7 +2,13 @@
 //! a time budget. A developer tool; CI runs it for a bounded time.
 
 use crate::case::fuzz::{Rng, exercise, mutate};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// An input the parser and validator still chew on after this long is a
+/// hang: no real case file takes a millisecond.
+const HANG: Duration = Duration::from_secs(5);
 
 pub const HELP: &str = "\
 usage: epollcheck fuzz [--seconds N] [--seed S] [--save DIR]
@@ -11,7 +17,8 @@ Mutates the case files under cases/, fixtures/bad-cases and the examples of
 docs/case-format.md (bytes, language tokens, lines, splices, deep nesting)
 and feeds every result to the parser and validator for N seconds (default
 60). Each input must parse or be rejected with an error located in the
-file; a panic is a failure, and the input is saved under --save DIR
+file; a panic is a failure, and so is an input that keeps the parser busy
+for more than 5 s (a hang): either way the input is saved under --save DIR
 (default target/fuzz-crashes). Exit status 1 on any failure.
 ";
 
@@ -25,12 +32,14 @@ pub fn main(args: &[String]) -> Result<i32, String> {
     let start = Instant::now();
     let budget = Duration::from_secs(secs);
     std::panic::set_hook(Box::new(|_| {}));
+    let watchdog = Watchdog::start(save.join(format!("hang-{seed}.ept")));
     let (mut runs, mut rejected, mut failures) = (0u64, 0u64, 0u64);
     while start.elapsed() < budget {
         let a = &corpus[rng.below(corpus.len())];
         let b = &corpus[rng.below(corpus.len())];
         let input = mutate(&mut rng, a, b);
         runs += 1;
+        watchdog.feed(runs, &input);
         match std::panic::catch_unwind(|| exercise(&input)) {
             Ok(Ok(())) => {}
             Ok(Err(e)) if !e.starts_with("error outside the file") => rejected += 1,
@@ -55,6 +64,46 @@ pub fn main(args: &[String]) -> Result<i32, String> {
         runs - rejected - failures
     );
     Ok(if failures == 0 { 0 } else { 1 })
+}
+
+/// Watches the fuzz loop from another thread: a panic is caught in the
+/// loop, but an input that never finishes parsing can only be seen from
+/// outside. On a hang it saves the input and ends the process with 1.
+struct Watchdog {
+    runs: Arc<AtomicU64>,
+    current: Arc<Mutex<String>>,
+}
+
+impl Watchdog {
+    fn start(file: std::path::PathBuf) -> Watchdog {
+        let dog = Watchdog { runs: Arc::new(AtomicU64::new(0)), current: Arc::new(Mutex::new(String::new())) };
+        let (runs, current) = (dog.runs.clone(), dog.current.clone());
+        std::thread::spawn(move || {
+            let (mut seen, mut since) = (0, Instant::now());
+            loop {
+                std::thread::sleep(Duration::from_millis(250));
+                let now = runs.load(Ordering::Relaxed);
+                if now != seen {
+                    (seen, since) = (now, Instant::now());
+                } else if since.elapsed() > HANG {
+                    let input = current.lock().map(|s| s.clone()).unwrap_or_default();
+                    let _ = std::fs::create_dir_all(file.parent().unwrap_or(std::path::Path::new(".")));
+                    let _ = std::fs::write(&file, input);
+                    eprintln!("fuzz: input {now} still parsing after {HANG:?} (a hang); input saved as {}", file.display());
+                    std::process::exit(1);
+                }
+            }
+        });
+        dog
+    }
+
+    fn feed(&self, run: u64, input: &str) {
+        if let Ok(mut c) = self.current.lock() {
+            c.clear();
+            c.push_str(input);
+        }
+        self.runs.store(run, Ordering::Relaxed);
+    }
 }
 
 fn corpus() -> Result<Vec<String>, String> {
