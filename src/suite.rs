@@ -151,7 +151,8 @@ pub fn run_all(
     done: &(dyn Fn(usize, &CaseResult) + Sync),
 ) -> Vec<CaseResult> {
     let n = items.len();
-    let queue: Arc<Mutex<VecDeque<(usize, Instance, Option<Header>)>>> =
+    type Queue = Mutex<VecDeque<(usize, Instance, Option<Header>)>>;
+    let queue: Arc<Queue> =
         Arc::new(Mutex::new(items.into_iter().enumerate().map(|(i, (a, b))| (i, a, b)).collect()));
     let results: Mutex<Vec<Option<CaseResult>>> = Mutex::new(vec![None; n]);
     let finished = Mutex::new(0usize);

@@ -116,7 +116,7 @@ pub fn exit_code(results: &[CaseResult]) -> i32 {
 
 fn trace(suite: &Suite, mut cfg: RunConfig, case: &str) -> Result<i32, String> {
     let all = suite::expand(&suite.files()?);
-    let by_path: Vec<_> = all.iter().filter(|(i, _)| i.path.to_string_lossy() == case || suite.root.join(&i.path) == PathBuf::from(case)).cloned().collect();
+    let by_path: Vec<_> = all.iter().filter(|(i, _)| i.path.to_string_lossy() == case || suite.root.join(&i.path) == std::path::Path::new(case)).cloned().collect();
     let items = if by_path.is_empty() { suite::filter(all, &[case.to_string()], false) } else { by_path };
     let files: std::collections::BTreeSet<_> = items.iter().map(|(i, _)| i.path.clone()).collect();
     match files.len() {

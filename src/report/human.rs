@@ -42,7 +42,7 @@ pub fn table(results: &[CaseResult]) -> String {
             _ => r.reason.clone().unwrap_or_default(),
         };
         let reason = reason.lines().next().unwrap_or("").to_string();
-        out.push_str(&format!("{:<7} {:<width$} {:>8.1} ms  {}\n", r.status.name(), r.name, r.duration_ms, reason).trim_end());
+        out.push_str(format!("{:<7} {:<width$} {:>8.1} ms  {}\n", r.status.name(), r.name, r.duration_ms, reason).trim_end());
         out.push('\n');
     }
     out

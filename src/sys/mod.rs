@@ -32,6 +32,8 @@ pub fn last_errno() -> Errno {
 }
 
 /// Converts a raw `syscall` return into a result.
+// c_long is i64 only on 64-bit targets; the cast keeps 32-bit builds honest.
+#[allow(clippy::unnecessary_cast)]
 fn check(ret: libc::c_long) -> SysResult<i64> {
     if ret == -1 { Err(last_errno()) } else { Ok(ret as i64) }
 }
