@@ -366,7 +366,19 @@ fn apply_key(sink: &ErrorSink<'_>, h: &mut Header, key: &str, value: &str, span:
         "fixed-by" => h.fixed_by.push(parse_commit(sink, value, span)?),
         "introduced-by" => h.introduced_by.push(parse_commit(sink, value, span)?),
         "xfail" => h.xfail.push(parse_xfail(sink, value, span)?),
-        "variants" => h.variants.push(parse_variants(sink, value, span)?),
+        "variants" => {
+            let axis = parse_variants(sink, value, span)?;
+            if h.variants.iter().any(|a| a.name == axis.name) {
+                return Err(sink.at(span, format!("variant axis `{}` is given twice (one `# variants:` line per axis)", axis.name)));
+            }
+            // The instances multiply: a few long axes would list billions
+            // of tests (the fuzzer found a file that hung `list` that way).
+            let tests: usize = h.variants.iter().chain([&axis]).map(|a| a.values.len()).product();
+            if tests > MAX_VARIANT_TESTS {
+                return Err(sink.at(span, format!("the variant axes make {tests} tests of this file; a case file may make at most {MAX_VARIANT_TESTS}")));
+            }
+            h.variants.push(axis)
+        }
         _ => unreachable!("key list and match arms agree"),
     }
     Ok(())
@@ -415,6 +427,10 @@ fn parse_range(s: &str) -> Option<KRange> {
     }
     Some(KRange { from, to })
 }
+
+/// Tests one case file may make through its variant axes (the largest
+/// grid shipped makes 27).
+pub const MAX_VARIANT_TESTS: usize = 256;
 
 fn parse_variants(sink: &ErrorSink<'_>, value: &str, span: Span) -> Result<VariantAxis, CaseError> {
     let Some((name, list)) = value.split_once('=') else {
