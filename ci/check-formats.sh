@@ -10,7 +10,9 @@ matrix_dir=${1:?usage: ci/check-formats.sh MATRIX_DIR}
 py=$(mktemp -d /tmp/epollcheck-py-XXXXXX)
 work=$(mktemp -d /tmp/epollcheck-formats-XXXXXX)
 trap 'rm -rf "$py" "$work"' EXIT
-python3 -m pip install -q --disable-pip-version-check --target "$py" kcidb-io tap.py
+# --target keeps the system's Python untouched; the resolver's complaints about
+# system packages (which these do not use) are noise.
+PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check --no-warn-conflicts --target "$py" kcidb-io tap.py
 export PYTHONPATH="$py"
 
 echo "-- native run"
