@@ -31,6 +31,9 @@ pub struct ChildSpec {
     pub variant: Vec<(String, String, String)>,
     pub trace: bool,
     pub progress: Option<PathBuf>,
+    /// With `trace`: where each trace entry is also written as it is made.
+    #[serde(default)]
+    pub trace_journal: Option<PathBuf>,
     /// Where to record sysctl values before changing them; the parent
     /// restores them after the case process is gone.
     #[serde(default)]
@@ -154,7 +157,7 @@ fn run(spec: &ChildSpec) -> ChildReport {
         Ok(b) => b,
         Err(e) => return error_report(e),
     };
-    let mut shared = match Shared::new(case, kernel, Trace::new(spec.trace), tempdir) {
+    let mut shared = match Shared::new(case, kernel, Trace::new(spec.trace).journal_to(spec.trace_journal.as_deref()), tempdir) {
         Ok(s) => s,
         Err(e) => return error_report(format!("cannot make a temporary directory: {e}")),
     };

@@ -88,6 +88,9 @@ pub fn spawn_fork(ctx: &mut Ctx, name: &str, body: &Block) -> Flow {
     match proc::fork() {
         Ok(0) => {
             let _ = io::close(r);
+            // The parent keeps the steps made before the fork; the child
+            // reports only its own, or the trace would show them twice.
+            let _ = ctx.sh.trace.take();
             ctx.thread = name.to_string();
             ctx.slot = None;
             run_block(ctx, body);
@@ -301,7 +304,7 @@ fn join_fork(ctx: &Ctx, name: &str, f: &ForkTask, deadline: Instant) -> Result<(
     if let Ok(r) = serde_json::from_slice::<ForkReport>(&report) {
         // The child's steps join the case's trace, so --trace shows them.
         for e in r.trace {
-            ctx.sh.trace.push(e);
+            ctx.sh.trace.push_merged(e);
         }
         if let Some(fail) = r.failure {
             ctx.sh.fail(fail);

@@ -2,6 +2,7 @@
 //! turns what comes back (or does not) into a status.
 
 use super::child::{CHILD_ENV, ChildReport, ChildSpec, PROGRESS_BYTES, RESULT_MARK, Verdict};
+use super::trace::Trace;
 use crate::case::{Case, Instance, load};
 use crate::names::signal_name;
 use crate::probe::KernelInfo;
@@ -81,6 +82,10 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
         Ok(p) => p,
         Err(e) => return error(res, format!("cannot make the restore journal: {e}")),
     };
+    let journal = match cfg.trace.then(|| progress_file_named("epollcheck-trace-", 0)).transpose() {
+        Ok(j) => j,
+        Err(e) => return error(res, format!("cannot make the trace journal: {e}")),
+    };
     let scratch = match tempfile::Builder::new().prefix("epollcheck-case-").tempdir() {
         Ok(d) => d,
         Err(e) => return error(res, format!("cannot make the case's temporary directory: {e}")),
@@ -92,6 +97,7 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
         variant: inst.variant.iter().map(|v| (v.axis.clone(), v.label.clone(), v.value.clone())).collect(),
         trace: cfg.trace,
         progress: Some(progress.path().to_path_buf()),
+        trace_journal: journal.as_ref().map(|j| j.path().to_path_buf()),
         timeout_scale: cfg.timeout_scale,
     };
     let spec_json = serde_json::to_string(&spec).expect("spec serialises");
@@ -133,6 +139,10 @@ fn spawn_and_wait(cfg: &RunConfig, inst: &Instance, case: &Case, kernel: &Kernel
     if timed_out {
         res.status = Status::Timeout;
         res.reason = Some(format!("no result within {limit:?}; {}", where_stuck(case, progress.path())));
+        if let Some(j) = &journal {
+            res.trace = Some(Trace::read_journal(j.path()));
+            res.notes.push("the trace ends at the deadline: the steps still running then never returned, so they are not in it".into());
+        }
         return res;
     }
     let report = stdout.lines().find_map(|l| l.strip_prefix(RESULT_MARK)).and_then(|j| serde_json::from_str::<ChildReport>(j).ok());
@@ -163,6 +173,9 @@ fn apply_report(mut res: CaseResult, report: ChildReport, case: &Case, kernel: &
         if report.trace_dropped > 0 {
             res.notes.push(format!("trace truncated: {} later steps not kept", report.trace_dropped));
         }
+        // A fork child's steps arrive at its join: put every step where
+        // it happened (the clock is shared, the sort stable).
+        t.sort_by_key(|e| e.start_us);
         t.shrink_to_fit();
         res.trace = Some(t);
     }

@@ -35,7 +35,7 @@ pub fn dup2(old: i32, new: i32) -> SysResult<i64> {
     check_int(unsafe { libc::dup2(old, new) })
 }
 
-/// `fcntl(fd, cmd, arg)` for the int-valued commands (F_GETFD, F_GETFL, F_SETFL, F_SETFD).
+/// `fcntl(fd, cmd, arg)` for the int-valued commands (F_GETFD, F_GETFL, F_SETFL, F_SETFD, F_DUPFD_CLOEXEC).
 pub fn fcntl_int(fd: i32, cmd: i32, arg: i32) -> SysResult<i64> {
     // SAFETY: these commands take an int argument and touch no memory.
     check_int(unsafe { libc::fcntl(fd, cmd, arg) })

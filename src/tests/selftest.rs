@@ -101,6 +101,29 @@ fn trace_prints_every_call_with_its_result() {
     assert!(text.contains("== FAIL"), "{text}");
 }
 
+#[test]
+fn trace_of_a_timeout_keeps_the_steps_before_the_hang() {
+    let out = epollcheck().env("EPOLLCHECK_ROOT", root().join("fixtures/selftest")).args(["run", "--trace", "cases/status/timeout.ept"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text.contains("main   L4    epoll_create1(0x0) = 3"), "{text}");
+    assert!(text.contains("== TIMEOUT"), "{text}");
+    assert!(text.contains("note: the trace ends at the deadline"), "{text}");
+}
+
+#[test]
+fn trace_shows_each_step_of_a_fork_once_in_time_order() {
+    let out = epollcheck().env("EPOLLCHECK_ROOT", root().join("fixtures/selftest")).args(["run", "--trace", "cases/interp/fork-in-loop.ept"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("epoll_create1(").count(), 1, "steps before a fork are not repeated by the child: {text}");
+    for kid in ["kid0", "kid1", "kid2"] {
+        assert_eq!(text.lines().filter(|l| l.contains(&format!(" {kid} "))).count(), 1, "{kid}: {text}");
+    }
+    let starts: Vec<f64> = text.lines().filter_map(|l| l.split_whitespace().next()?.parse().ok()).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "steps in time order: {text}");
+}
+
 fn usage_error(args: &[&str]) -> String {
     let out = epollcheck().args(args).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{args:?} is a usage error");
