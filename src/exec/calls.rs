@@ -192,7 +192,7 @@ fn ioctl(ctx: &mut Ctx, fd: &FdRef, req: &IoctlReq, null_arg: bool) -> StepResul
         IoctlReq::Raw(nr) => {
             let mut scratch = Box::new([0u8; epoll::RAW_IOCTL_ARG_BYTES]);
             let r = epoll::ioctl_raw(fd, *nr, if null_arg { None } else { Some(&mut scratch) });
-            Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "ioctl({fd}, {nr:#x}, &scratch)") })
+            Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "ioctl({fd}, {}, &scratch)", crate::names::ioctl_name(*nr)) })
         }
     }
 }

@@ -5,7 +5,7 @@ use super::interp::{Ctx, Exec, StepResult};
 use super::outcome::Outcome;
 use super::state::{FdKind, lock};
 use crate::case::model::*;
-use crate::names::errno_name;
+use crate::names::{self, errno_name, flags_name, open_flags_name};
 use crate::sys::{epoll, io};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType as NixSockType, socketpair};
 use std::os::fd::{IntoRawFd, OwnedFd};
@@ -22,7 +22,7 @@ pub fn execute(ctx: &mut Ctx, a: &Action) -> Option<StepResult> {
     Some(match a {
         Action::Epoll { name, flags } => {
             let r = epoll::epoll_create1(*flags as i32);
-            made(ctx, name, r, FdKind::Epoll, call!(ctx, "epoll_create1({flags:#x})"))
+            made(ctx, name, r, FdKind::Epoll, call!(ctx, "epoll_create1({})", flags_name(names::flags::EPOLL_CREATE1, *flags)))
         }
         Action::EpollCreate { name, size } => {
             let r = epoll::epoll_create(*size as i32);
@@ -83,7 +83,7 @@ pub fn fixture_error(ctx: &Ctx, what: &str, e: impl std::fmt::Display) -> super:
 fn pipe(ctx: &mut Ctx, name: &str, flags: i32) -> StepResult {
     let oflags = nix::fcntl::OFlag::from_bits_truncate(flags);
     let fds = nix::unistd::pipe2(oflags).map_err(|e| fixture_error(ctx, "pipe2", e))?;
-    made_pair(ctx, name, ("r", "w"), fds, FdKind::Pipe, call!(ctx, "pipe2({flags:#x})"))
+    made_pair(ctx, name, ("r", "w"), fds, FdKind::Pipe, call!(ctx, "pipe2({})", flags_name(names::flags::PIPE2, i64::from(flags))))
 }
 
 pub fn fifo_fds(ctx: &Ctx, name: &str) -> Result<(OwnedFd, OwnedFd), super::failure::Failure> {
@@ -136,13 +136,13 @@ fn socket(ctx: &mut Ctx, name: &str, proto: Proto, nonblock: bool) -> StepResult
 fn eventfd(ctx: &mut Ctx, name: &str, init: u64, flags: i32) -> StepResult {
     let f = nix::sys::eventfd::EfdFlags::from_bits_truncate(flags);
     let r = nix::sys::eventfd::EventFd::from_value_and_flags(init as u32, f).map(OwnedFd::from);
-    nix_made(ctx, name, r, FdKind::EventFd, &format!("eventfd({init}, {flags:#x})"))
+    nix_made(ctx, name, r, FdKind::EventFd, &format!("eventfd({init}, {})", flags_name(names::flags::EVENTFD, i64::from(flags))))
 }
 
 fn timerfd(ctx: &mut Ctx, name: &str, flags: i32) -> StepResult {
     use nix::sys::timerfd::{ClockId, TimerFd, TimerFlags};
     let r = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::from_bits_truncate(flags)).map(OwnedFd::from);
-    nix_made(ctx, name, r, FdKind::TimerFd, &format!("timerfd_create(CLOCK_MONOTONIC, {flags:#x})"))
+    nix_made(ctx, name, r, FdKind::TimerFd, &format!("timerfd_create(CLOCK_MONOTONIC, {})", flags_name(names::flags::TIMERFD, i64::from(flags))))
 }
 
 /// signalfd only sees signals that are blocked, so the step blocks them in
@@ -189,7 +189,7 @@ fn open(ctx: &mut Ctx, name: &str, path: &str, flags: i32) -> StepResult {
 fn open_path(ctx: &mut Ctx, name: &str, p: &std::path::Path, flags: i32, kind: FdKind) -> StepResult {
     let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).map_err(|e| fixture_error(ctx, "open", e))?;
     let r = io::open(&c, flags);
-    made(ctx, name, r, kind, call!(ctx, "open(\"{}\", {flags:#x})", p.display()))
+    made(ctx, name, r, kind, call!(ctx, "open(\"{}\", {})", p.display(), open_flags_name(flags)))
 }
 
 /// A pty pair with the slave in raw mode, so single bytes written to the

@@ -4,6 +4,9 @@
 //! Everything we print goes through here, so that a report says
 //! `EPOLLIN|EPOLLRDHUP` and `EINVAL`, never `0x2001` or `22` on their own.
 
+pub mod flags;
+pub use flags::{flags_name, ioctl_name, open_flags_name};
+
 /// One named bit of an epoll event mask, as `<sys/epoll.h>` names it.
 struct Bit {
     name: &'static str,
