@@ -124,7 +124,7 @@ fn wait(ctx: &mut Ctx, ep: &FdRef, via: WaitVia, timeout: Timeout, max: i64, buf
         WaitVia::EpollPwait => {
             let ms = timeout_ms(timeout);
             ctx.entering(libc::SYS_epoll_pwait);
-            (epoll::epoll_pwait(epfd, arg, maxevents, ms, mask, setsize), format!("epoll_pwait({epfd}, buf, {maxevents}, {ms}, {sigmask:?}, {setsize})"))
+            (epoll::epoll_pwait(epfd, arg, maxevents, ms, mask, setsize), format!("epoll_pwait({epfd}, buf, {maxevents}, {ms}, {}, {setsize})", crate::names::flags::sigmask_arg_name(sigmask)))
         }
         WaitVia::EpollPwait2 => {
             let ts = timespec(timeout);
@@ -135,7 +135,7 @@ fn wait(ctx: &mut Ctx, ep: &FdRef, via: WaitVia, timeout: Timeout, max: i64, buf
             };
             ctx.entering(libc::SYS_epoll_pwait2);
             let shown_ts = if timeout == Timeout::Bad { "(kernel address)".to_string() } else { show_ts(&ts) };
-            let shown = format!("epoll_pwait2({epfd}, buf, {maxevents}, {shown_ts}, {sigmask:?}, {setsize})");
+            let shown = format!("epoll_pwait2({epfd}, buf, {maxevents}, {shown_ts}, {}, {setsize})", crate::names::flags::sigmask_arg_name(sigmask));
             (epoll::epoll_pwait2(epfd, arg, maxevents, targ, mask, setsize), shown)
         }
         _ => {
@@ -209,7 +209,7 @@ fn poll(ctx: &mut Ctx, fds: &[(FdRef, u32)], timeout: i64) -> StepResult {
         Ok(n) => Outcome::Ready { ret: n, fds: pfds.iter().filter(|p| p.revents != 0).map(|p| (p.fd, p.revents as u16 as u32)).collect() },
         Err(e) => Outcome::Errno(e),
     };
-    Ok(Exec { outcome, call: call!(ctx, "poll({:?}, {timeout})", pfds.iter().map(|p| (p.fd, p.events)).collect::<Vec<_>>()) })
+    Ok(Exec { outcome, call: call!(ctx, "poll({}, {timeout})", crate::names::flags::pollfds_name(&pfds.iter().map(|p| (p.fd, p.events as u16 as u32)).collect::<Vec<_>>())) })
 }
 
 fn select(ctx: &mut Ctx, read: &[FdRef], write: &[FdRef], except: &[FdRef], timeout: Option<Duration>) -> StepResult {
@@ -233,7 +233,7 @@ fn select(ctx: &mut Ctx, read: &[FdRef], write: &[FdRef], except: &[FdRef], time
         },
         Err(e) => Outcome::Errno(e),
     };
-    Ok(Exec { outcome, call: call!(ctx, "select(r={r:?}, w={w:?}, x={x:?}, {timeout:?})") })
+    Ok(Exec { outcome, call: call!(ctx, "select(r={r:?}, w={w:?}, x={x:?}, {})", timeout.map_or("NULL".to_string(), |t| format!("{t:?}"))) })
 }
 
 /// A select(2) hit as poll bits: readable IN, writable OUT, exceptional PRI.

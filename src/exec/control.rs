@@ -21,7 +21,7 @@ pub fn execute(ctx: &mut Ctx, a: &Action) -> StepResult {
                 SigDisposition::Default => sig::Disposition::Default,
             };
             let r = sig::set_disposition(*s, d);
-            Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "sigaction({}, {d:?})", signal_name(*s)) })
+            Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "sigaction({}, {})", signal_name(*s), disposition_name(disposition)) })
         }
         Action::SigMask { how, sigs } => {
             let h = match how {
@@ -30,7 +30,7 @@ pub fn execute(ctx: &mut Ctx, a: &Action) -> StepResult {
                 SigHow::Set => libc::SIG_SETMASK,
             };
             let r = sig::sigprocmask(h, sig::kernel_sigset(sigs)).map(|_| 0);
-            Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "rt_sigprocmask({how:?}, {sigs:?})") })
+            Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "rt_sigprocmask({}, {})", crate::names::flags::sig_how_name(*how), crate::names::flags::sigset_name(sigs)) })
         }
         Action::Kill { target, sig: s } => super::concurrency::kill(ctx, target, *s),
         Action::Handled { sig: s } => Ok(Exec { outcome: Outcome::Ret(sig::handled(*s) as i64), call: call!(ctx, "handler runs of {}", signal_name(*s)) }),
@@ -166,6 +166,16 @@ pub fn guard_holds(ctx: &Ctx, g: &Guard) -> bool {
         Guard::Probe { probe, negate } => crate::probe::check(probe).is_ok() != *negate,
         Guard::Variant { axis, label, negate } => ctx.sh.case.variant.iter().any(|v| &v.axis == axis && &v.label == label) != *negate,
         Guard::All(gs) => gs.iter().all(|g| guard_holds(ctx, g)),
+    }
+}
+
+/// `SIG_IGN`, `SIG_DFL`, or our counting handler (with SA_RESTART or not).
+fn disposition_name(d: &SigDisposition) -> &'static str {
+    match d {
+        SigDisposition::Handler { restart: true } => "{counting handler, SA_RESTART}",
+        SigDisposition::Handler { restart: false } => "{counting handler}",
+        SigDisposition::Ignore => "SIG_IGN",
+        SigDisposition::Default => "SIG_DFL",
     }
 }
 

@@ -118,7 +118,7 @@ pub fn pair(ctx: &mut Ctx, name: &str, ty: SockType, nonblock: bool, ends: (&str
     };
     let flags = if nonblock { SockFlag::SOCK_NONBLOCK } else { SockFlag::empty() };
     let fds = socketpair(AddressFamily::Unix, nty, None, flags).map_err(|e| fixture_error(ctx, "socketpair", e))?;
-    made_pair(ctx, name, ends, fds, FdKind::Socket { listening: false }, call!(ctx, "socketpair(AF_UNIX, {ty:?}, 0)"))
+    made_pair(ctx, name, ends, fds, FdKind::Socket { listening: false }, call!(ctx, "socketpair(AF_UNIX, {}, 0)", names::flags::sock_type_name(ty)))
 }
 
 fn socket(ctx: &mut Ctx, name: &str, proto: Proto, nonblock: bool) -> StepResult {
@@ -130,7 +130,7 @@ fn socket(ctx: &mut Ctx, name: &str, proto: Proto, nonblock: bool) -> StepResult
     };
     let flags = if nonblock { SockFlag::SOCK_NONBLOCK } else { SockFlag::empty() };
     let r = nix::sys::socket::socket(fam, ty, flags, None);
-    nix_made(ctx, name, r, FdKind::Socket { listening: false }, &format!("socket({fam:?}, {ty:?}, 0)"))
+    nix_made(ctx, name, r, FdKind::Socket { listening: false }, &format!("socket({}, {}, 0)", if fam == AddressFamily::Inet { "AF_INET" } else { "AF_INET6" }, if ty == NixSockType::Stream { "SOCK_STREAM" } else { "SOCK_DGRAM" }.to_string() + if nonblock { "|SOCK_NONBLOCK" } else { "" }))
 }
 
 fn eventfd(ctx: &mut Ctx, name: &str, init: u64, flags: i32) -> StepResult {
@@ -156,7 +156,7 @@ fn signalfd(ctx: &mut Ctx, name: &str, signals: &[i32]) -> StepResult {
         mask.add(sig);
     }
     let r = nix::sys::signalfd::SignalFd::new(&mask).map(OwnedFd::from);
-    nix_made(ctx, name, r, FdKind::SignalFd, &format!("signalfd(-1, {signals:?}, 0)"))
+    nix_made(ctx, name, r, FdKind::SignalFd, &format!("signalfd(-1, {}, 0)", names::flags::sigset_name(signals)))
 }
 
 /// Relative paths are relative to the suite root (where `cases/` and

@@ -44,7 +44,7 @@ fn shutdown(ctx: &mut Ctx, fd: &FdRef, how: ShutHow) -> StepResult {
         ShutHow::Wr => libc::SHUT_WR,
         ShutHow::RdWr => libc::SHUT_RDWR,
     };
-    Ok(Exec { outcome: Outcome::from_result(io::shutdown(fd, h)), call: call!(ctx, "shutdown({fd}, {how:?})") })
+    Ok(Exec { outcome: Outcome::from_result(io::shutdown(fd, h)), call: call!(ctx, "shutdown({fd}, {})", names::flags::shut_how_name(how)) })
 }
 
 fn send(ctx: &mut Ctx, fd: &FdRef, len: u64, oob: bool) -> StepResult {
@@ -94,7 +94,7 @@ fn setsockopt(ctx: &mut Ctx, fd: &FdRef, opt: SockOpt, value: i64) -> StepResult
         SockOpt::ReusePortCbpf => crate::sys::misc::attach_reuseport_ret(fd, v as u32),
         SockOpt::DetachBpf => io::setsockopt_int(fd, libc::SOL_SOCKET, crate::sys::misc::SO_DETACH_REUSEPORT_BPF, 0),
     };
-    Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "setsockopt({fd}, {opt:?}, {value})") })
+    Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "setsockopt({fd}, SOL_SOCKET, {}, {value})", names::flags::sockopt_name(opt)) })
 }
 
 /// Resolves an address (a literal, or the address another socket is bound

@@ -69,11 +69,7 @@ fn fixture(a: &Action) -> Option<String> {
 }
 
 fn sock_type(t: SockType) -> &'static str {
-    match t {
-        SockType::Stream => "SOCK_STREAM",
-        SockType::Dgram => "SOCK_DGRAM",
-        SockType::SeqPacket => "SOCK_SEQPACKET",
-    }
+    crate::names::flags::sock_type_name(t)
 }
 
 fn open_flags(flags: i32) -> String {
@@ -109,12 +105,7 @@ fn data(a: &Action) -> Option<String> {
         Action::Listen { fd, backlog } => format!("ec_listen(cx, {}, {backlog})", fd_ref(fd)),
         Action::Accept { new, listener, nonblock } => format!("ec_accept(cx, {}, {}, {})", cstr(new), fd_ref(listener), u8::from(*nonblock)),
         Action::Shutdown { fd, how } => {
-            let h = match how {
-                ShutHow::Rd => "SHUT_RD",
-                ShutHow::Wr => "SHUT_WR",
-                ShutHow::RdWr => "SHUT_RDWR",
-            };
-            format!("ec_shutdown(cx, {}, {h})", fd_ref(fd))
+            format!("ec_shutdown(cx, {}, {})", fd_ref(fd), crate::names::flags::shut_how_name(*how))
         }
         Action::Send { fd, len, oob } => format!("ec_send(cx, {}, {len}, {})", fd_ref(fd), u8::from(*oob)),
         Action::Recv { fd, len, oob } => format!("ec_recv(cx, {}, {len}, {})", fd_ref(fd), u8::from(*oob)),
@@ -168,12 +159,7 @@ fn extra(a: &Action) -> Option<String> {
             format!("ec_sigaction(cx, {}, {d})", c_signal(*sig))
         }
         Action::SigMask { how, sigs } => {
-            let h = match how {
-                SigHow::Block => "SIG_BLOCK",
-                SigHow::Unblock => "SIG_UNBLOCK",
-                SigHow::Set => "SIG_SETMASK",
-            };
-            format!("ec_sigmask(cx, {h}, {})", c_sigset(sigs))
+            format!("ec_sigmask(cx, {}, {})", crate::names::flags::sig_how_name(*how), c_sigset(sigs))
         }
         Action::Kill { target, sig } => {
             let t = match target {

@@ -1,7 +1,10 @@
 //! Names for the `flags` arguments of the calls that make a case's fds
 //! (`epoll_create1`, `pipe2`, `eventfd`, `timerfd_create`, `open`,
-//! `accept4`) and of `send`/`recv`, and for ioctl request numbers, so a
-//! trace reads `pipe2(O_NONBLOCK|O_CLOEXEC)`, not `pipe2(0x80800)`.
+//! `accept4`) and of `send`/`recv`, for ioctl request numbers and for the
+//! other constants a step passes, so a trace reads
+//! `pipe2(O_NONBLOCK|O_CLOEXEC)`, not `pipe2(0x80800)`.
+
+use crate::case::model::{ShutHow, SigHow, SigMaskArg, SockOpt, SockType};
 
 /// One call's flag constants, as its man page names them.
 pub type FlagTable = &'static [(&'static str, i64)];
@@ -82,6 +85,65 @@ pub fn ioctl_name(nr: u64) -> String {
     known.iter().find(|(_, v)| *v == nr).map_or_else(|| format!("{nr:#x}"), |(n, _)| (*n).to_string())
 }
 
+/// `SOCK_STREAM`: the socket types a case names.
+pub fn sock_type_name(t: SockType) -> &'static str {
+    match t {
+        SockType::Stream => "SOCK_STREAM",
+        SockType::Dgram => "SOCK_DGRAM",
+        SockType::SeqPacket => "SOCK_SEQPACKET",
+    }
+}
+
+pub fn shut_how_name(h: ShutHow) -> &'static str {
+    match h {
+        ShutHow::Rd => "SHUT_RD",
+        ShutHow::Wr => "SHUT_WR",
+        ShutHow::RdWr => "SHUT_RDWR",
+    }
+}
+
+pub fn sig_how_name(h: SigHow) -> &'static str {
+    match h {
+        SigHow::Block => "SIG_BLOCK",
+        SigHow::Unblock => "SIG_UNBLOCK",
+        SigHow::Set => "SIG_SETMASK",
+    }
+}
+
+pub fn sockopt_name(o: SockOpt) -> &'static str {
+    match o {
+        SockOpt::ReusePort => "SO_REUSEPORT",
+        SockOpt::ReuseAddr => "SO_REUSEADDR",
+        SockOpt::RcvBuf => "SO_RCVBUF",
+        SockOpt::SndBuf => "SO_SNDBUF",
+        SockOpt::Linger => "SO_LINGER",
+        SockOpt::OobInline => "SO_OOBINLINE",
+        SockOpt::IncomingCpu => "SO_INCOMING_CPU",
+        SockOpt::ReusePortCbpf => "SO_ATTACH_REUSEPORT_CBPF",
+        SockOpt::DetachBpf => "SO_DETACH_REUSEPORT_BPF",
+    }
+}
+
+/// `{SIGUSR1, SIGINT}`: a signal set as the trace shows it.
+pub fn sigset_name(sigs: &[i32]) -> String {
+    format!("{{{}}}", sigs.iter().map(|s| super::signal_name(*s)).collect::<Vec<_>>().join(", "))
+}
+
+/// The sigmask argument of epoll_pwait and epoll_pwait2.
+pub fn sigmask_arg_name(m: &SigMaskArg) -> String {
+    match m {
+        SigMaskArg::Null => "NULL".into(),
+        SigMaskArg::Set(sigs) => format!("&{}", sigset_name(sigs)),
+        SigMaskArg::Bad => "(bad pointer)".into(),
+    }
+}
+
+/// `[{4, POLLIN}, {5, POLLIN|POLLOUT}]`: poll's fd array.
+pub fn pollfds_name(fds: &[(i32, u32)]) -> String {
+    let each: Vec<String> = fds.iter().map(|(fd, ev)| format!("{{{fd}, {}}}", super::mask_name(super::MaskKind::Poll, *ev))).collect();
+    format!("[{}]", each.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +158,7 @@ mod tests {
         assert_eq!(open_flags_name(libc::O_RDWR), "O_RDWR");
         assert_eq!(ioctl_name(crate::sys::epoll::EPIOCGPARAMS), "EPIOCGPARAMS");
         assert_eq!(ioctl_name(0x8a03), "0x8a03");
+        assert_eq!(pollfds_name(&[(4, 1), (5, 5)]), "[{4, POLLIN}, {5, POLLIN|POLLOUT}]");
+        assert_eq!(sigmask_arg_name(&SigMaskArg::Set(vec![libc::SIGUSR1])), "&{SIGUSR1}");
     }
 }
