@@ -1,5 +1,5 @@
 #!/bin/bash
-# Measures the native suite: wall and CPU time of whole runs, and the
+# Measures the native suite: wall and CPU time and peak memory of whole runs, and the
 # per-case cost of our runner (a fresh process that parses and interprets
 # the case) against the same case exported as C and compiled.
 # Usage: ci/bench-native.sh [RUNS]   (default 5)
@@ -11,10 +11,12 @@ bin=$PWD/target/release/epollcheck
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Linux $(uname -r)"
 echo "whole suite ($runs runs, --jobs $(nproc)):"
 for i in $(seq "$runs"); do
-    /usr/bin/time -f "%e %U %S" -o /tmp/epollcheck-bench-time "$bin" run --quiet --out /tmp/epollcheck-bench.json >/dev/null 2>&1 || true
-    read -r wall user sys < /tmp/epollcheck-bench-time
+    # %M: the largest resident set of the runner and of every case process
+    # it waited for (getrusage's ru_maxrss of children).
+    /usr/bin/time -f "%e %U %S %M" -o /tmp/epollcheck-bench-time "$bin" run --quiet --out /tmp/epollcheck-bench.json >/dev/null 2>&1 || true
+    read -r wall user sys rss < /tmp/epollcheck-bench-time
     tests=$(python3 -c "import json; print(len(json.load(open('/tmp/epollcheck-bench.json'))['results']))")
-    echo "  run $i: $tests tests, wall $wall s, CPU $(echo "$user + $sys" | bc) s (user $user, sys $sys)"
+    echo "  run $i: $tests tests, wall $wall s, CPU $(echo "$user + $sys" | bc) s (user $user, sys $sys), peak RSS $((rss / 1024)) MiB"
 done
 
 # Per-case overhead: the same case through our runner (`soak --jobs 1`:
