@@ -1,6 +1,8 @@
 //! The `# key: value` header of a case file.
 
 use super::error::{CaseError, ErrorSink, Span};
+pub use super::variants::VariantAxis;
+use super::variants::parse_variants;
 use std::fmt;
 use std::time::Duration;
 
@@ -192,15 +194,6 @@ impl fmt::Display for Commit {
     }
 }
 
-/// One axis of variants: `wait=epoll_wait,epoll_pwait` or `mode=lt:IN,et:IN|ET`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VariantAxis {
-    pub name: String,
-    /// `(label, value)`; the label names the test, the value is substituted.
-    pub values: Vec<(String, String)>,
-    pub span: Span,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
     pub title: String,
@@ -366,19 +359,7 @@ fn apply_key(sink: &ErrorSink<'_>, h: &mut Header, key: &str, value: &str, span:
         "fixed-by" => h.fixed_by.push(parse_commit(sink, value, span)?),
         "introduced-by" => h.introduced_by.push(parse_commit(sink, value, span)?),
         "xfail" => h.xfail.push(parse_xfail(sink, value, span)?),
-        "variants" => {
-            let axis = parse_variants(sink, value, span)?;
-            if h.variants.iter().any(|a| a.name == axis.name) {
-                return Err(sink.at(span, format!("variant axis `{}` is given twice (one `# variants:` line per axis)", axis.name)));
-            }
-            // The instances multiply: a few long axes would list billions
-            // of tests (the fuzzer found a file that hung `list` that way).
-            let tests: usize = h.variants.iter().chain([&axis]).map(|a| a.values.len()).product();
-            if tests > MAX_VARIANT_TESTS {
-                return Err(sink.at(span, format!("the variant axes make {tests} tests of this file; a case file may make at most {MAX_VARIANT_TESTS}")));
-            }
-            h.variants.push(axis)
-        }
+        "variants" => super::variants::add_axis(h, parse_variants(sink, value, span)?).map_err(|m| sink.at(span, m))?,
         _ => unreachable!("key list and match arms agree"),
     }
     Ok(())
@@ -426,43 +407,6 @@ fn parse_range(s: &str) -> Option<KRange> {
         return None;
     }
     Some(KRange { from, to })
-}
-
-/// Tests one case file may make through its variant axes (the largest
-/// grid shipped makes 27).
-pub const MAX_VARIANT_TESTS: usize = 256;
-
-fn parse_variants(sink: &ErrorSink<'_>, value: &str, span: Span) -> Result<VariantAxis, CaseError> {
-    let Some((name, list)) = value.split_once('=') else {
-        return Err(sink.at(span, "variants needs `axis=value,value`, e.g. `wait=epoll_wait,epoll_pwait`"));
-    };
-    let name = name.trim();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(sink.at(span, format!("bad variant axis name `{name}` (letters, digits and `_`)")));
-    }
-    // `if path=x` must mean one thing: these words are probe keys.
-    if PROBE_KEYS.contains(&name) || name == "kernel" {
-        return Err(sink.at(span, format!("variant axis `{name}` would clash with the `{name}=` probe in `if` guards; rename it")));
-    }
-    let mut values = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (label, value) = match item.split_once(':') {
-            Some((l, v)) => (l.trim().to_string(), v.trim().to_string()),
-            None => (item.to_string(), item.to_string()),
-        };
-        let label_ok = !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !label_ok {
-            return Err(sink.at(span, format!("bad variant label `{label}` (write label:value when the value has symbols)")));
-        }
-        if values.iter().any(|(l, _)| *l == label) {
-            return Err(sink.at(span, format!("variant label `{label}` appears twice")));
-        }
-        values.push((label, value));
-    }
-    if values.len() < 2 {
-        return Err(sink.at(span, "a variant axis needs at least two values"));
-    }
-    Ok(VariantAxis { name: name.to_string(), values, span })
 }
 
 /// The closest known word, for "did you mean" hints.

@@ -13,6 +13,7 @@ mod lex;
 pub mod model;
 pub mod parse;
 mod validate;
+mod variants;
 pub mod verbs;
 
 pub use discover::{Instance, instances, load};

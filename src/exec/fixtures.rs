@@ -83,7 +83,7 @@ pub fn fixture_error(ctx: &Ctx, what: &str, e: impl std::fmt::Display) -> super:
 fn pipe(ctx: &mut Ctx, name: &str, flags: i32) -> StepResult {
     let oflags = nix::fcntl::OFlag::from_bits_truncate(flags);
     let fds = nix::unistd::pipe2(oflags).map_err(|e| fixture_error(ctx, "pipe2", e))?;
-    made_pair(ctx, name, ("r", "w"), fds, FdKind::Pipe, call!(ctx, "pipe2({})", flags_name(names::flags::PIPE2, i64::from(flags))))
+    made_pair(ctx, name, ("r", "w"), fds, FdKind::Pipe, call!(ctx, "pipe2({})", flags_name(names::flags::PIPE2, flags)))
 }
 
 pub fn fifo_fds(ctx: &Ctx, name: &str) -> Result<(OwnedFd, OwnedFd), super::failure::Failure> {
@@ -130,19 +130,22 @@ fn socket(ctx: &mut Ctx, name: &str, proto: Proto, nonblock: bool) -> StepResult
     };
     let flags = if nonblock { SockFlag::SOCK_NONBLOCK } else { SockFlag::empty() };
     let r = nix::sys::socket::socket(fam, ty, flags, None);
-    nix_made(ctx, name, r, FdKind::Socket { listening: false }, &format!("socket({}, {}, 0)", if fam == AddressFamily::Inet { "AF_INET" } else { "AF_INET6" }, if ty == NixSockType::Stream { "SOCK_STREAM" } else { "SOCK_DGRAM" }.to_string() + if nonblock { "|SOCK_NONBLOCK" } else { "" }))
+    let shown_fam = if fam == AddressFamily::Inet { "AF_INET" } else { "AF_INET6" };
+    let shown_ty = if ty == NixSockType::Stream { "SOCK_STREAM" } else { "SOCK_DGRAM" };
+    let shown_flags = if nonblock { "|SOCK_NONBLOCK" } else { "" };
+    nix_made(ctx, name, r, FdKind::Socket { listening: false }, &format!("socket({shown_fam}, {shown_ty}{shown_flags}, 0)"))
 }
 
 fn eventfd(ctx: &mut Ctx, name: &str, init: u64, flags: i32) -> StepResult {
     let f = nix::sys::eventfd::EfdFlags::from_bits_truncate(flags);
     let r = nix::sys::eventfd::EventFd::from_value_and_flags(init as u32, f).map(OwnedFd::from);
-    nix_made(ctx, name, r, FdKind::EventFd, &format!("eventfd({init}, {})", flags_name(names::flags::EVENTFD, i64::from(flags))))
+    nix_made(ctx, name, r, FdKind::EventFd, &format!("eventfd({init}, {})", flags_name(names::flags::EVENTFD, flags)))
 }
 
 fn timerfd(ctx: &mut Ctx, name: &str, flags: i32) -> StepResult {
     use nix::sys::timerfd::{ClockId, TimerFd, TimerFlags};
     let r = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::from_bits_truncate(flags)).map(OwnedFd::from);
-    nix_made(ctx, name, r, FdKind::TimerFd, &format!("timerfd_create(CLOCK_MONOTONIC, {})", flags_name(names::flags::TIMERFD, i64::from(flags))))
+    nix_made(ctx, name, r, FdKind::TimerFd, &format!("timerfd_create(CLOCK_MONOTONIC, {})", flags_name(names::flags::TIMERFD, flags)))
 }
 
 /// signalfd only sees signals that are blocked, so the step blocks them in

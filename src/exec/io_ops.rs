@@ -51,7 +51,7 @@ fn send(ctx: &mut Ctx, fd: &FdRef, len: u64, oob: bool) -> StepResult {
     let fd = ctx.fd(fd)?;
     let buf = vec![b'x'; len as usize];
     let flags = if oob { libc::MSG_OOB } else { 0 };
-    Ok(Exec { outcome: Outcome::from_result(io::send(fd, &buf, flags)), call: call!(ctx, "send({fd}, {len} bytes, {})", flags_name(names::flags::MSG, i64::from(flags))) })
+    Ok(Exec { outcome: Outcome::from_result(io::send(fd, &buf, flags)), call: call!(ctx, "send({fd}, {len} bytes, {})", flags_name(names::flags::MSG, flags)) })
 }
 
 fn recv(ctx: &mut Ctx, fd: &FdRef, len: u64, oob: bool) -> StepResult {
@@ -61,7 +61,7 @@ fn recv(ctx: &mut Ctx, fd: &FdRef, len: u64, oob: bool) -> StepResult {
     ctx.entering(libc::SYS_recvfrom);
     let r = io::recv(fd, &mut buf, flags);
     ctx.left();
-    Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "recv({fd}, {len}, {})", flags_name(names::flags::MSG, i64::from(flags))) })
+    Ok(Exec { outcome: Outcome::from_result(r), call: call!(ctx, "recv({fd}, {len}, {})", flags_name(names::flags::MSG, flags)) })
 }
 
 fn nonblock(ctx: &mut Ctx, fd: &FdRef, on: bool) -> StepResult {
@@ -138,7 +138,7 @@ fn accept(ctx: &mut Ctx, new: &str, listener: &FdRef, nonblock: bool) -> StepRes
     ctx.entering(libc::SYS_accept4);
     let r = io::accept4(fd, flags);
     ctx.left();
-    super::fixtures::made(ctx, new, r, FdKind::Socket { listening: false }, call!(ctx, "accept4({fd}, NULL, NULL, {})", flags_name(names::flags::ACCEPT4, i64::from(flags))))
+    super::fixtures::made(ctx, new, r, FdKind::Socket { listening: false }, call!(ctx, "accept4({fd}, NULL, NULL, {})", flags_name(names::flags::ACCEPT4, flags)))
 }
 
 fn write(ctx: &mut Ctx, r: &FdRef, payload: &Payload) -> StepResult {

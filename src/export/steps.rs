@@ -38,7 +38,7 @@ fn fixture(a: &Action) -> Option<String> {
             format!("ec_pipe(cx, {}, {})", cstr(name), c_flags(*flags as i64, &t))
         }
         Action::Fifo { name } => format!("ec_fifo(cx, {})", cstr(name)),
-        Action::SocketPair { name, ty, nonblock } => format!("ec_socketpair(cx, {}, {}, {})", cstr(name), sock_type(*ty), u8::from(*nonblock)),
+        Action::SocketPair { name, ty, nonblock } => format!("ec_socketpair(cx, {}, {}, {})", cstr(name), crate::names::flags::sock_type_name(*ty), u8::from(*nonblock)),
         Action::Socket { name, proto, nonblock } => {
             let (fam, ty) = match proto {
                 Proto::Tcp => ("AF_INET", "SOCK_STREAM"),
@@ -56,7 +56,7 @@ fn fixture(a: &Action) -> Option<String> {
         Action::SignalFd { name, signals } => format!("ec_signalfd(cx, {}, {})", cstr(name), c_sigset(signals)),
         Action::File { name, path } => format!("ec_file(cx, {}, {})", cstr(name), opt_path(path)),
         Action::Dir { name, path } => format!("ec_dir(cx, {}, {})", cstr(name), opt_path(path)),
-        Action::Open { name, path, flags } => format!("ec_open(cx, {}, {}, {})", cstr(name), cstr(path), open_flags(*flags)),
+        Action::Open { name, path, flags } => format!("ec_open(cx, {}, {}, {})", cstr(name), cstr(path), crate::names::open_flags_name(*flags)),
         Action::Pty { name } => format!("ec_pty(cx, {})", cstr(name)),
         Action::Inotify { name } => format!("ec_inotify(cx, {})", cstr(name)),
         Action::Memfd { name } => format!("ec_memfd(cx, {})", cstr(name)),
@@ -66,20 +66,6 @@ fn fixture(a: &Action) -> Option<String> {
         Action::Close { fd } => format!("ec_close(cx, {})", fd_ref(fd)),
         _ => return None,
     })
-}
-
-fn sock_type(t: SockType) -> &'static str {
-    crate::names::flags::sock_type_name(t)
-}
-
-fn open_flags(flags: i32) -> String {
-    let mode = match flags & (libc::O_ACCMODE | libc::O_PATH) {
-        libc::O_WRONLY => "O_WRONLY",
-        libc::O_RDWR => "O_RDWR",
-        libc::O_PATH => "O_PATH",
-        _ => "O_RDONLY",
-    };
-    if flags & libc::O_NONBLOCK != 0 { format!("{mode} | O_NONBLOCK") } else { mode.to_string() }
 }
 
 fn source_kind(k: SourceKind) -> &'static str {

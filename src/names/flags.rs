@@ -44,7 +44,8 @@ const OPEN: FlagTable = &[
 ];
 
 /// `A|B`, unknown bits as hex, no flags as `0`.
-pub fn flags_name(table: FlagTable, flags: i64) -> String {
+pub fn flags_name(table: FlagTable, flags: impl Into<i64>) -> String {
+    let flags = flags.into();
     let mut parts: Vec<String> = Vec::new();
     let mut rest = flags;
     for (name, value) in table {
@@ -151,9 +152,9 @@ mod tests {
     #[test]
     fn flags_read_as_the_man_pages_write_them() {
         assert_eq!(flags_name(PIPE2, 0), "0");
-        assert_eq!(flags_name(PIPE2, i64::from(libc::O_NONBLOCK | libc::O_CLOEXEC)), "O_NONBLOCK|O_CLOEXEC");
+        assert_eq!(flags_name(PIPE2, libc::O_NONBLOCK | libc::O_CLOEXEC), "O_NONBLOCK|O_CLOEXEC");
         assert_eq!(flags_name(EPOLL_CREATE1, 1), "0x1");
-        assert_eq!(flags_name(EPOLL_CREATE1, i64::from(libc::EPOLL_CLOEXEC) | 1), "EPOLL_CLOEXEC|0x1");
+        assert_eq!(flags_name(EPOLL_CREATE1, libc::EPOLL_CLOEXEC | 1), "EPOLL_CLOEXEC|0x1");
         assert_eq!(open_flags_name(libc::O_RDONLY | libc::O_DIRECTORY), "O_RDONLY|O_DIRECTORY");
         assert_eq!(open_flags_name(libc::O_RDWR), "O_RDWR");
         assert_eq!(ioctl_name(crate::sys::epoll::EPIOCGPARAMS), "EPIOCGPARAMS");
